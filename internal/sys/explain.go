@@ -1,0 +1,195 @@
+package sys
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file is -explain and -step: the words around the trace.
+
+// about says in plain words what each call does. -step shows it before the
+// call, -explain after it.
+var about = map[string]string{
+	"socket":        "ask the kernel for a new socket; the answer is a file descriptor",
+	"setsockopt":    "change one of the socket's options",
+	"getsockopt":    "read one of the socket's options",
+	"bind":          "give the socket its local address and port",
+	"listen":        "mark the socket as a server socket; the kernel now completes handshakes and queues connections",
+	"accept4":       "take the next connection from the queue (waits while the queue is empty); it gets a new descriptor",
+	"connect":       "reach the server: for TCP the three-way handshake (SYN, SYN-ACK, ACK)",
+	"read":          "copy bytes that have arrived into our buffer (waits if none have); 0 means the peer is done sending",
+	"write":         "hand bytes to the kernel to send; it may take fewer than offered",
+	"shutdown":      "close one direction: SHUT_WR sends FIN, 'no more data from me', and reading still works",
+	"close":         "give the descriptor back; the last close of a socket ends the connection",
+	"getsockname":   "ask which local address and port the socket has",
+	"getpeername":   "ask the address of the other end",
+	"sendto":        "send one datagram to the address given",
+	"recvfrom":      "take one datagram and learn who sent it",
+	"sendmsg":       "send data, with an address and control messages (like descriptors) if any",
+	"recvmsg":       "receive data, the sender's address and control messages",
+	"socketpair":    "make two sockets already connected to each other",
+	"epoll_create1": "make an epoll instance: a kernel-side list of sockets to watch",
+	"epoll_ctl":     "add, change or remove a socket in the epoll watch list",
+	"epoll_wait":    "wait until some watched socket is ready, or the timeout passes",
+	"epoll_pwait":   "wait until some watched socket is ready, or the timeout passes",
+	"writev":        "send several buffers with one call",
+}
+
+// fdInfo remembers, for -explain and -step, the addresses a descriptor was
+// given, so the hints can name a port without extra system calls.
+type fdInfo struct {
+	local, peer unix.Sockaddr
+}
+
+var (
+	fdMu sync.Mutex
+	fds  = map[int]fdInfo{}
+)
+
+func remember(fd int, local, peer unix.Sockaddr) {
+	if !explain && !stepping {
+		return
+	}
+	fdMu.Lock()
+	info := fds[fd]
+	if local != nil {
+		info.local = local
+	}
+	if peer != nil {
+		info.peer = peer
+	}
+	fds[fd] = info
+	fdMu.Unlock()
+}
+
+func forget(fd int) {
+	if !explain && !stepping {
+		return
+	}
+	fdMu.Lock()
+	delete(fds, fd)
+	fdMu.Unlock()
+}
+
+func lookup(fd int) fdInfo {
+	fdMu.Lock()
+	defer fdMu.Unlock()
+	return fds[fd]
+}
+
+// tcpStates are the kernel's names for TCP states, numbered as in
+// include/net/tcp_states.h.
+var tcpStates = []string{"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"}
+
+// TCPState asks the kernel for the socket's TCP state with
+// getsockopt(TCP_INFO). That is a system call of its own (strace shows
+// it); it is not traced, because it is the microscope, not the lesson.
+// ok is false for a socket that is not TCP.
+func TCPState(fd int) (state string, info *unix.TCPInfo, ok bool) {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil || int(info.State) >= len(tcpStates) {
+		return "", nil, false
+	}
+	return tcpStates[info.State], info, true
+}
+
+func writeExplanation(b *strings.Builder, name string, fd int, err error, why string) {
+	text := why
+	if text == "" {
+		text = about[name]
+	}
+	if err != nil {
+		text = Describe(err)
+		if h := Hint(err); h != "" {
+			text += ": " + h
+		}
+	}
+	if text != "" {
+		b.WriteString(paint(explainColor, "    # "+text) + "\n")
+	}
+	if fd < 0 {
+		return
+	}
+	state, info, ok := TCPState(fd)
+	if !ok {
+		return
+	}
+	line := "    # TCP state: " + state
+	if state == "LISTEN" {
+		// For a listening socket the kernel reuses two fields: how many
+		// connections wait in the accept queue, and the queue's size.
+		line += fmt.Sprintf(" (accept queue: %d waiting, room for %d)", info.Unacked, info.Sacked)
+	}
+	b.WriteString(paint(explainColor, line+"  [getsockopt TCP_INFO]") + "\n")
+}
+
+// The terminal -step reads Enter from: not stdin, which may carry the
+// data being sent.
+var tty *bufio.Reader
+
+func openTTY() error {
+	f, err := os.Open("/dev/tty")
+	if err != nil {
+		return fmt.Errorf("-step needs a terminal to read Enter from (/dev/tty): %v", err)
+	}
+	tty = bufio.NewReader(f)
+	return nil
+}
+
+var stepMu sync.Mutex
+
+// pause is -step: show the call about to be made and wait for Enter.
+func pause(name, args string, fd int) {
+	if !stepping {
+		return
+	}
+	stepMu.Lock()
+	defer stepMu.Unlock()
+	var b strings.Builder
+	b.WriteString(paint(explainColor, "next: ") + paint(callColor, name) + "(" + args + ")\n")
+	if text := about[name]; text != "" {
+		b.WriteString(paint(explainColor, "    # "+text) + "\n")
+	}
+	if cmd := ssCommand(name, fd); cmd != "" {
+		b.WriteString(paint(explainColor, "    # watch it in another terminal: "+cmd) + "\n")
+	}
+	b.WriteString(paint(explainColor, "[press Enter to make the call]"))
+	printRaw(b.String())
+	if _, err := tty.ReadString('\n'); err != nil {
+		printRaw("\n")
+		stepping = false // the terminal went away: carry on without pausing
+	}
+}
+
+// ssCommand suggests the ss command that shows what the call changes.
+func ssCommand(name string, fd int) string {
+	info := lookup(fd)
+	port := func(sa unix.Sockaddr) int {
+		switch a := sa.(type) {
+		case *unix.SockaddrInet4:
+			return a.Port
+		case *unix.SockaddrInet6:
+			return a.Port
+		}
+		return 0
+	}
+	switch {
+	case name == "socket":
+		return "ls -l /proc/" + itoa(os.Getpid()) + "/fd"
+	case port(info.local) != 0 && (name == "listen" || name == "accept4"):
+		return fmt.Sprintf("ss -tlnp 'sport = :%d'", port(info.local))
+	case port(info.local) != 0:
+		return fmt.Sprintf("ss -tanp 'sport = :%d or dport = :%d'", port(info.local), port(info.local))
+	case port(info.peer) != 0:
+		return fmt.Sprintf("ss -tanp 'dport = :%d'", port(info.peer))
+	case name == "connect":
+		return "ss -tanp"
+	}
+	return ""
+}
