@@ -4,13 +4,11 @@ go 1.26.8
 
 require (
 	github.com/fatih/color v1.19.0
+	github.com/mattn/go-isatty v0.0.20
 	golang.org/x/sys v0.50.0
 )
 
-require (
-	github.com/mattn/go-colorable v0.1.14 // indirect
-	github.com/mattn/go-isatty v0.0.20 // indirect
-)
+require github.com/mattn/go-colorable v0.1.14 // indirect
 
 // Go's runtime otherwise keeps the container's CPU-limit files open
 // (fds 3 and 4 on a cgroup v1 machine) so that it can follow changes to

@@ -82,23 +82,6 @@ func lookup(fd int) fdInfo {
 	return fds[fd]
 }
 
-// tcpStates are the kernel's names for TCP states, numbered as in
-// include/net/tcp_states.h.
-var tcpStates = []string{"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"}
-
-// TCPState asks the kernel for the socket's TCP state with
-// getsockopt(TCP_INFO). That is a system call of its own (strace shows
-// it); it is not traced, because it is the microscope, not the lesson.
-// ok is false for a socket that is not TCP.
-func TCPState(fd int) (state string, info *unix.TCPInfo, ok bool) {
-	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil || int(info.State) >= len(tcpStates) {
-		return "", nil, false
-	}
-	return tcpStates[info.State], info, true
-}
-
 func writeExplanation(b *strings.Builder, name string, fd int, err error, why string) {
 	text := why
 	if text == "" {
@@ -122,9 +105,7 @@ func writeExplanation(b *strings.Builder, name string, fd int, err error, why st
 	}
 	line := "    # TCP state: " + state
 	if state == "LISTEN" {
-		// For a listening socket the kernel reuses two fields: how many
-		// connections wait in the accept queue, and the queue's size.
-		line += fmt.Sprintf(" (accept queue: %d waiting, room for %d)", info.Unacked, info.Sacked)
+		line += fmt.Sprintf(" (accept queue: %d waiting, room for %d)", info.AcceptQueue, info.Backlog)
 	}
 	b.WriteString(paint(explainColor, line+"  [getsockopt TCP_INFO]") + "\n")
 }

@@ -152,15 +152,10 @@ var (
 		{unix.SOL_SOCKET, unix.SO_SNDBUF}:     "SO_SNDBUF",
 		{unix.SOL_SOCKET, unix.SO_ERROR}:      "SO_ERROR",
 		{unix.SOL_SOCKET, unix.SO_LINGER}:     "SO_LINGER",
-		{unix.SOL_SOCKET, unix.SO_PEERCRED}:   "SO_PEERCRED",
-		{unix.SOL_SOCKET, unix.SO_PASSCRED}:   "SO_PASSCRED",
 		{unix.SOL_SOCKET, unix.SO_BROADCAST}:  "SO_BROADCAST",
-		{unix.SOL_SOCKET, unix.SO_RCVTIMEO}:   "SO_RCVTIMEO_OLD",
 		{unix.SOL_SOCKET, unix.SO_TYPE}:       "SO_TYPE",
 		{unix.IPPROTO_TCP, unix.TCP_NODELAY}:  "TCP_NODELAY",
-		{unix.IPPROTO_TCP, unix.TCP_INFO}:     "TCP_INFO",
 		{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY}: "IPV6_V6ONLY",
-		{unix.IPPROTO_IP, unix.IP_RECVERR}:    "IP_RECVERR",
 	}
 )
 
@@ -178,10 +173,10 @@ func sockType(t int) string {
 	if !ok {
 		s = itoa(t & 0xf)
 	}
-	if t&unix.SOCK_CLOEXEC != 0 {
+	if t&sockCloexec != 0 {
 		s += "|SOCK_CLOEXEC"
 	}
-	if t&unix.SOCK_NONBLOCK != 0 {
+	if t&sockNonblock != 0 {
 		s += "|SOCK_NONBLOCK"
 	}
 	return s
@@ -205,10 +200,10 @@ func acceptFlags(f int) string {
 		return "0"
 	}
 	var parts []string
-	if f&unix.SOCK_CLOEXEC != 0 {
+	if f&sockCloexec != 0 {
 		parts = append(parts, "SOCK_CLOEXEC")
 	}
-	if f&unix.SOCK_NONBLOCK != 0 {
+	if f&sockNonblock != 0 {
 		parts = append(parts, "SOCK_NONBLOCK")
 	}
 	return strings.Join(parts, "|")
@@ -251,8 +246,8 @@ func msgFlags(f int) string {
 	}{
 		{unix.MSG_OOB, "MSG_OOB"}, {unix.MSG_PEEK, "MSG_PEEK"}, {unix.MSG_DONTROUTE, "MSG_DONTROUTE"},
 		{unix.MSG_CTRUNC, "MSG_CTRUNC"}, {unix.MSG_TRUNC, "MSG_TRUNC"}, {unix.MSG_DONTWAIT, "MSG_DONTWAIT"},
-		{unix.MSG_EOR, "MSG_EOR"}, {unix.MSG_WAITALL, "MSG_WAITALL"}, {unix.MSG_NOSIGNAL, "MSG_NOSIGNAL"},
-		{unix.MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC"},
+		{unix.MSG_EOR, "MSG_EOR"}, {unix.MSG_WAITALL, "MSG_WAITALL"}, {msgNosignal, "MSG_NOSIGNAL"},
+		{msgCmsgCloexec, "MSG_CMSG_CLOEXEC"},
 	}
 	var parts []string
 	for _, n := range names {

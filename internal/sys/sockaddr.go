@@ -82,14 +82,6 @@ func errnoOf(e unix.Errno) error {
 // failed and the kernel wrote nothing: the pointer.
 func (r *rawAddr) String() string { return fmt.Sprintf("%p", &r.any) }
 
-func accept4(fd, flags int, r *rawAddr) (int, error) {
-	nfd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), r.ptr(), r.lenPtr(), uintptr(flags), 0, 0)
-	if e != 0 {
-		return -1, e
-	}
-	return int(nfd), nil
-}
-
 // nameCall makes getsockname or getpeername.
 func nameCall(trap uintptr, fd int, r *rawAddr) error {
 	_, _, e := unix.RawSyscall(trap, uintptr(fd), r.ptr(), r.lenPtr())

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/fatih/color"
+	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,10 +81,7 @@ func SetTracing(on bool) { tracing = on }
 // Tracing reports whether calls are being printed.
 func Tracing() bool { return tracing }
 
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
-}
+func isTerminal(fd int) bool { return isatty.IsTerminal(uintptr(fd)) }
 
 // One colour per role: the call's name, numbers (fds, lengths, results),
 // errors, and explanations.
