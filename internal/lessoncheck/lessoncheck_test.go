@@ -1,0 +1,113 @@
+package lessoncheck
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runFixture checks testdata/name in a fresh directory, so the files a
+// fixture makes do not collide with another run.
+func runFixture(t *testing.T, name string, opts Options) (dir string, err error) {
+	t.Helper()
+	dir = t.TempDir()
+	opts.Dir = dir
+	opts.Logf = t.Logf
+	return dir, CheckFile(filepath.Join("testdata", name), opts)
+}
+
+func TestPassingFixtures(t *testing.T) {
+	for _, name := range []string{"pass-basic.md", "pass-terminals.md"} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := runFixture(t, name, Options{}); err != nil {
+				t.Fatalf("want pass, got:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestFailingFixtures(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		want    []string // all must appear in the error
+	}{
+		{"fail-mismatch.md", 0, []string{
+			"testdata/fail-mismatch.md:4:", "terminal A", "want: there", "got: world", "| hello"}},
+		{"fail-timeout.md", 0, []string{
+			"testdata/fail-timeout.md:5:", "waited 1s", "want: b", "| a"}},
+		{"fail-dots-timeout.md", 500 * time.Millisecond, []string{
+			"fail-dots-timeout.md:4:", "terminal B", "waited 500ms", "want: never", "| x", "| y"}},
+		{"fail-status.md", 0, []string{
+			"fail-status.md:2:", "exited with status 2, want 0", "[exit 2]", "| oops"}},
+		{"fail-exit-wrong.md", 0, []string{
+			"fail-exit-wrong.md:2:", "`true` exited with status 0, want 1"}},
+		{"fail-extra.md", 0, []string{
+			"fail-extra.md:3:", "printed more than the lesson shows", "next: b"}},
+		{"fail-still-running.md", 500 * time.Millisecond, []string{
+			"fail-still-running.md:3:", "terminal A is still running `sleep 30`"}},
+		{"fail-ended-early.md", 0, []string{
+			"fail-ended-early.md:4:", "want: b", "got: nothing more", "exited with status 0"}},
+		{"fail-server-died.md", 0, []string{
+			"fail-server-died.md:9:", "terminal B", "want: never",
+			"meanwhile terminal A: `sh -c", "exited with status 1", "| crashing"}},
+		{"fail-continue-finished.md", 0, []string{
+			"fail-continue-finished.md:8:", "already finished"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := runFixture(t, tc.name, Options{Timeout: tc.timeout})
+			if err == nil {
+				t.Fatal("want a failure, the lesson passed")
+			}
+			t.Logf("the failure reads:\n%v", err)
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("failure message lacks %q", w)
+				}
+			}
+		})
+	}
+}
+
+// TestLeftoversStopped: a background child and a process that ignores
+// SIGINT are both gone once the lesson returns.
+func TestLeftoversStopped(t *testing.T) {
+	dir, err := runFixture(t, "leftover.md", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"stray.pid", "stubborn.pid"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		// An orphan is reaped by init, not by us: allow it a moment.
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if alive(pid) {
+			t.Errorf("%s: process %d still running after the lesson", f, pid)
+		}
+	}
+}
+
+// alive reports whether pid is a live process (a zombie counts as gone).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses: "123 (sleep) S ...".
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}

@@ -1,0 +1,90 @@
+package lessoncheck
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	src := "# Title\n" +
+		"```mermaid\nsequenceDiagram\n```\n" +
+		"<!-- timeout 30s -->\n" +
+		"\n" +
+		"```console B\n" +
+		"$ bin/tcpserver -addr :7000\n" +
+		"listen(3, 128) = 0\n" +
+		"\n" +
+		"$ echo hi\n" +
+		"hi\n" +
+		"[exit 0]\n" +
+		"```\n" +
+		"- in a list:\n" +
+		"  ```console\n" +
+		"  $ true\n" +
+		"  ```\n"
+	l, err := Parse("x.md", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Blocks) != 2 {
+		t.Fatalf("got %d blocks, want 2", len(l.Blocks))
+	}
+	b := l.Blocks[0]
+	if b.Terminal != "B" || b.Line != 7 || b.Timeout != 30*time.Second || len(b.Steps) != 2 {
+		t.Fatalf("block 0 = %+v", b)
+	}
+	s := b.Steps[0]
+	if s.Command != "bin/tcpserver -addr :7000" || s.Line != 8 || len(s.Expect) != 1 || s.Expect[0].Line != 9 {
+		t.Errorf("step 0 = %+v (the blank line before the next $ must be dropped)", s)
+	}
+	if s := b.Steps[1]; !s.HasExit || s.Exit != 0 || len(s.Expect) != 1 {
+		t.Errorf("step 1 = %+v", s)
+	}
+	if b := l.Blocks[1]; b.Terminal != "A" || b.Steps[0].Command != "true" {
+		t.Errorf("indented block = %+v", b)
+	}
+	if got := strings.Join(l.Terminals(), ","); got != "B,A" {
+		t.Errorf("Terminals() = %s, want B,A", got)
+	}
+	if got := l.Commands("B"); len(got) != 2 || got[1] != "echo hi" {
+		t.Errorf("Commands(B) = %q", got)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"```console\nhello\n```\n", "x.md:2: output with no command"},
+		{"```console B\n$ true\n```\n```console A\nmore\n```\n", "x.md:5: output with no command: terminal A"},
+		{"```console\n$ false\n[exit 1]\noops\n```\n", "x.md:4: [exit 1] must be the last line"},
+		{"```console\n$ true\n[exit 300]\n```\n", "x.md:3: exit status 300 out of range"},
+		{"```console\n$ printf x\n\x1b[31mx\n```\n", "x.md:3: expected output contains an escape sequence"},
+		{"text\n```console\n$ true\n", "never closed"},
+		{"<!-- timeout soon -->\n```console\n$ true\n```\n", "x.md:1: bad timeout comment"},
+		{"<!-- timeout 5s -->\nprose\n```console\n$ true\n```\n", "x.md:1: timeout comment is not followed"},
+		{"```console A extra\n$ true\n```\n", "x.md:1: console block info"},
+		{"```console\n$ \n```\n", "x.md:2: empty command"},
+	}
+	for _, tc := range tests {
+		_, err := Parse("x.md", strings.NewReader(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) error = %v, want it to contain %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestExitWanted(t *testing.T) {
+	src := "```console A\n$ server\nready\n```\n" +
+		"```console B\n$ client\n[exit 4]\n```\n" +
+		"```console A\nbye\n[exit 7]\n$ next\n```\n"
+	l, err := Parse("x.md", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, ok := l.exitWanted(0, 0); !ok || code != 7 {
+		t.Errorf("server: exitWanted = %d, %v; want 7 from its continuation", code, ok)
+	}
+	if _, ok := l.exitWanted(2, 1); ok {
+		t.Errorf("next: exitWanted found an [exit] that belongs to another command")
+	}
+}
