@@ -1,0 +1,256 @@
+// Package miniio is a small socket.io-like event protocol on plain TCP: the
+// server (server.go and friends) and the client (client.go and friends).
+// The bytes on the wire are socket.io's own packet text with a 4-byte
+// length in front (package wire has the codec and the long explanation).
+//
+// This file holds what both ends share: the defaults, the disconnect
+// reasons, and the helpers that turn Go values into event and ack frames.
+package miniio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"socklab/internal/wire"
+)
+
+// Defaults, the same as socket.io's except where a comment says otherwise.
+const (
+	// DefaultAddr is where `miniio serve` listens and where the clients
+	// connect unless told otherwise: loopback, so a demo server is not
+	// reachable from the network by accident.
+	DefaultAddr = "127.0.0.1:7070"
+
+	DefaultPingInterval = 25 * time.Second // the server sends PING this often
+	DefaultPingTimeout  = 20 * time.Second // and waits this long for PONG
+
+	// DefaultConnectTimeout is how long the server waits for CONNECT after
+	// its OPEN (socket.io waits 45 s; a TCP client that says nothing for
+	// 10 s is not going to).
+	DefaultConnectTimeout = 10 * time.Second
+
+	// DefaultMaxPayload is the largest packet text accepted: 1 MiB
+	// (socket.io: 1,000,000 bytes).
+	DefaultMaxPayload = wire.DefaultMaxPayload
+)
+
+// Disconnect reasons: the text a socket's OnDisconnect handler gets, and the
+// reason a CLOSE frame carries (`1{"reason":"ping timeout"}`). The first
+// ones are socket.io's own words, so a socket.io user recognises them. Some
+// reasons get details after a colon, e.g.
+// "parse error: reserved event name \"connect\"": compare with
+// strings.HasPrefix, not ==.
+const (
+	// The peer sent DISCONNECT (`41`): it left on purpose.
+	ReasonClientDisconnect = "client namespace disconnect"
+	// This side called Disconnect: it sent `41` and CLOSE.
+	ReasonServerDisconnect = "server namespace disconnect"
+	// The TCP connection ended without a goodbye (EOF), or the peer sent a
+	// CLOSE frame.
+	ReasonTransportClose = "transport close"
+	// A read or write failed (ECONNRESET, EPIPE, …); the errno follows.
+	ReasonTransportError = "transport error"
+	// No PONG came back within pingTimeout of a PING.
+	ReasonPingTimeout = "ping timeout"
+	// The server is stopping (SIGINT/SIGTERM).
+	ReasonShuttingDown = "server shutting down"
+	// The peer sent something that is not a miniio packet; what was wrong
+	// follows: "parse error: malformed JSON".
+	ReasonParseError = "parse error"
+	// The peer sent a well-formed packet at the wrong moment (an EVENT
+	// before CONNECT, a second CONNECT, a PING from a client, …).
+	ReasonProtocolError = "protocol error"
+
+	// miniio's own limits, each with the number that was crossed.
+	ReasonTooLarge       = "payload too large" // a frame's length prefix is above maxPayload
+	ReasonConnectTimeout = "connect timeout"   // no CONNECT soon enough after OPEN
+	ReasonSlowConsumer   = "slow consumer"     // the peer stopped reading; its output queue hit the cap
+	ReasonServerFull     = "server full"       // max connections reached
+	ReasonNotAuthorized  = "not authorized"    // CONNECT without the right token
+)
+
+// ErrAckTimeout is matched (errors.Is) by the error an ack callback gets
+// when no answer came within its timeout. A late answer is then ignored.
+var ErrAckTimeout = errors.New("ack timeout")
+
+// ErrDisconnected is matched by the error an ack callback gets when the
+// connection ended before the answer came.
+var ErrDisconnected = errors.New("disconnected")
+
+// AckTimeoutError says which event went unanswered for how long.
+type AckTimeoutError struct {
+	Event   string
+	Timeout time.Duration
+}
+
+func (e *AckTimeoutError) Error() string {
+	return fmt.Sprintf("no ack for %q within %v", e.Event, e.Timeout)
+}
+
+// Is makes errors.Is(err, ErrAckTimeout) true.
+func (e *AckTimeoutError) Is(target error) bool { return target == ErrAckTimeout }
+
+// Event is one received event, in the shape `miniio listen` prints as a
+// JSON line: {"event":"chat","args":["ann","hi"]}.
+type Event struct {
+	Name string            `json:"event"`
+	Args []json.RawMessage `json:"args"`
+}
+
+// MarshalArgs turns emit's Go values into JSON, one value per argument.
+// A json.RawMessage is taken as it is (it must be valid JSON); a string,
+// bool or int is written directly; anything else goes through
+// encoding/json.
+func MarshalArgs(args ...any) ([]json.RawMessage, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	out := make([]json.RawMessage, len(args))
+	for i, a := range args {
+		b, err := appendArg(nil, a)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// AppendEventFrame appends one whole frame (length prefix and text) for
+// emit(name, args…) to dst: `42["chat","hi"]`, or `4217["chat","hi"]`
+// when ackID is not wire.NoAck. args are Go values as for MarshalArgs. On
+// error dst comes back unchanged.
+func AppendEventFrame(dst []byte, ackID int, name string, args ...any) ([]byte, error) {
+	if wire.IsReserved(name) {
+		return dst, fmt.Errorf("reserved event name %q", name)
+	}
+	if !utf8.ValidString(name) {
+		return dst, errors.New("event name is not valid UTF-8")
+	}
+	if ackID != wire.NoAck && (ackID < 0 || ackID > wire.MaxAckID) {
+		return dst, errors.New("ack id out of range")
+	}
+	start := len(dst)
+	buf, mark := wire.BeginFrame(dst)
+	buf = append(buf, '4', '2')
+	if ackID != wire.NoAck {
+		buf = strconv.AppendInt(buf, int64(ackID), 10)
+	}
+	buf = append(buf, '[')
+	buf = appendJSONString(buf, name)
+	for i, a := range args {
+		buf = append(buf, ',')
+		var err error
+		if buf, err = appendArg(buf, a); err != nil {
+			return dst[:start], fmt.Errorf("argument %d: %w", i+1, err)
+		}
+	}
+	buf = append(buf, ']')
+	return wire.EndFrame(buf, mark), nil
+}
+
+// AppendAckFrame appends one whole frame for ack(args…), the answer to the
+// event with that id: `4317["ok"]`, or `4317[]` with no args.
+func AppendAckFrame(dst []byte, ackID int, args ...any) ([]byte, error) {
+	if ackID < 0 || ackID > wire.MaxAckID {
+		return dst, errors.New("ack id out of range")
+	}
+	start := len(dst)
+	buf, mark := wire.BeginFrame(dst)
+	buf = append(buf, '4', '3')
+	buf = strconv.AppendInt(buf, int64(ackID), 10)
+	buf = append(buf, '[')
+	for i, a := range args {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		var err error
+		if buf, err = appendArg(buf, a); err != nil {
+			return dst[:start], fmt.Errorf("argument %d: %w", i+1, err)
+		}
+	}
+	buf = append(buf, ']')
+	return wire.EndFrame(buf, mark), nil
+}
+
+// appendArg writes one argument as JSON. The common kinds are written by
+// hand because this is the hot path of every emit; the rest take the slow
+// road through encoding/json.
+func appendArg(dst []byte, a any) ([]byte, error) {
+	switch v := a.(type) {
+	case json.RawMessage:
+		if len(v) == 0 || !json.Valid(v) {
+			return dst, errors.New("not valid JSON")
+		}
+		return append(dst, v...), nil
+	case string:
+		return appendJSONString(dst, v), nil
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), nil
+	case bool:
+		return strconv.AppendBool(dst, v), nil
+	case nil:
+		return append(dst, "null"...), nil
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+// appendJSONString writes s as a JSON string the way JavaScript's
+// JSON.stringify does (`"` and `\` escaped, control characters as \n or
+// \u001f, everything else as it is). Bytes that are not UTF-8 become
+// U+FFFD, as they would in a JavaScript string.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, "\uFFFD"...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
