@@ -6,7 +6,7 @@
 // Two plain blocking sockets, one per side, each side on its own OS thread
 // (runtime.LockOSThread), every call straight through golang.org/x/sys/unix:
 //
-//	server: socket → setsockopt(SO_REUSEADDR) → bind(127.0.0.1:0) → listen → accept4 → read/write …
+//	server: socket → setsockopt(SO_REUSEADDR) → bind(127.0.0.1:0) → listen → accept → read/write …
 //	client: socket → setsockopt(TCP_NODELAY) → connect → write/read …
 //
 // Two workloads, the same shapes as the ack and tput rows of scripts/bench:
@@ -175,8 +175,10 @@ func round(x float64, digits int) float64 {
 // listenLoopback makes the listening socket on 127.0.0.1 and an
 // ephemeral port, and returns the fd and the port the kernel chose.
 func listenLoopback() (int, int) {
-	// socket(2): a blocking TCP socket; no SOCK_NONBLOCK, reads just wait.
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	// socket(2): a blocking TCP socket; no SOCK_NONBLOCK, so a read just
+	// waits. No SOCK_CLOEXEC either: this program starts no other, and the
+	// plain call builds on macOS and the BSDs too.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 	check(err, "socket")
 	// setsockopt(2) SO_REUSEADDR: a rerun is not refused by the last run's TIME_WAIT.
 	check(unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1), "setsockopt SO_REUSEADDR")
@@ -191,7 +193,7 @@ func listenLoopback() (int, int) {
 
 // dialLoopback connects a blocking client socket with Nagle's algorithm off.
 func dialLoopback(port int) int {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 	check(err, "socket")
 	// TCP_NODELAY (man 7 tcp): send each small write now instead of holding
 	// it back to merge with the next one. A ping-pong needs that, and both
@@ -211,13 +213,15 @@ func dialLoopback(port int) int {
 // listening socket, which has nothing more to do.
 func acceptOne(listenFD int) (int, error) {
 	for {
-		fd, _, err := unix.Accept4(listenFD, unix.SOCK_CLOEXEC)
+		// accept(2); on Linux x/sys makes it accept4(fd, …, 0), which is
+		// the name strace shows.
+		fd, _, err := unix.Accept(listenFD)
 		if err == unix.EINTR {
 			continue
 		}
 		unix.Close(listenFD)
 		if err != nil {
-			return -1, fmt.Errorf("accept4: %w", err)
+			return -1, fmt.Errorf("accept: %w", err)
 		}
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 			return -1, fmt.Errorf("setsockopt TCP_NODELAY: %w", err)
