@@ -18,12 +18,18 @@ var StringLimit = 32
 
 // Quote formats the first n bytes of p as strace does: printable ASCII as
 // is, the usual C escapes, other bytes in octal.
-func Quote(p []byte) string {
+func Quote(p []byte) string { return quoteN(p, StringLimit) }
+
+// quoteAll is Quote without the length limit: strace prints file names
+// (a unix socket's sun_path, openat's path) in full whatever -s says.
+func quoteAll(p []byte) string { return quoteN(p, len(p)) }
+
+func quoteN(p []byte, limit int) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	show := p
-	if len(show) > StringLimit {
-		show = show[:StringLimit]
+	if len(show) > limit {
+		show = show[:limit]
 	}
 	for i, c := range show {
 		switch c {
@@ -58,7 +64,7 @@ func Quote(p []byte) string {
 		}
 	}
 	b.WriteByte('"')
-	if len(p) > StringLimit {
+	if len(p) > limit {
 		b.WriteString("...")
 	}
 	return b.String()
@@ -79,9 +85,9 @@ func Sockaddr(sa unix.Sockaddr) string {
 		case a.Name == "":
 			return "{sa_family=AF_UNIX}"
 		case a.Name[0] == '@':
-			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=@%s}", Quote([]byte(a.Name[1:])))
+			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=@%s}", quoteAll([]byte(a.Name[1:])))
 		default:
-			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=%s}", Quote([]byte(a.Name)))
+			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=%s}", quoteAll([]byte(a.Name)))
 		}
 	case nil:
 		return "NULL"
