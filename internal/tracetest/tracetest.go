@@ -66,6 +66,8 @@ var (
 	resumed    = regexp.MustCompile(`^<\.\.\. ([a-z_0-9]+) resumed>`)
 	firstFD    = regexp.MustCompile(`^[a-z_0-9]+\((\d+)<([^<>]*)>`)
 	returnedFD = regexp.MustCompile(`= (\d+)<([^<>]*)>$`)
+	pairFD     = regexp.MustCompile(`, \[(\d+)<([^<>]*)>, \d+<[^<>]*>\]\) = 0$`)
+	cwd        = regexp.MustCompile(`AT_FDCWD<[^<>]*>`)
 )
 
 func stripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
@@ -110,6 +112,7 @@ func Theirs(log string, extraKinds []string, keepFDs map[int]bool) []string {
 			continue
 		}
 		line = decoration.ReplaceAllString(line, "$1")
+		line = cwd.ReplaceAllString(line, "AT_FDCWD") // openat(AT_FDCWD</home/me>, …): -y names the directory
 		line = padding.ReplaceAllString(line, ") =")
 		calls = append(calls, line)
 	}
@@ -123,7 +126,10 @@ func keep(line string, extraKinds []string, keepFDs map[int]bool) bool {
 		kind = m[2]
 	} else if m := returnedFD.FindStringSubmatch(line); m != nil {
 		fmt.Sscan(m[1], &fd)
-		kind = m[2] // socket() and socketpair-like calls: the result is the socket
+		kind = m[2] // socket(), accept4(), openat(): the result is the descriptor
+	} else if m := pairFD.FindStringSubmatch(line); m != nil {
+		fmt.Sscan(m[1], &fd)
+		kind = m[2] // socketpair(…, [3<socket:[…]>, 4<socket:[…]>]) = 0: the pair is in the last argument
 	}
 	if strings.HasPrefix(kind, "socket:") {
 		return true

@@ -54,3 +54,24 @@ func TestOursAndDiff(t *testing.T) {
 		t.Fatal("a missing call was not reported")
 	}
 }
+
+// socketpair returns its two descriptors in an argument, not as the
+// result; openat's AT_FDCWD is decorated with the working directory.
+const pairSample = `7001  socketpair(AF_UNIX, SOCK_STREAM, 0, [3<socket:[100]>, 4<socket:[101]>]) = 0
+7001  pipe2([5<pipe:[102]>, 6<pipe:[102]>], O_CLOEXEC) = 0
+7001  openat(AT_FDCWD</work/main>, "secret.txt", O_RDONLY|O_CLOEXEC) = 7</work/main/secret.txt>
+7001  openat(AT_FDCWD</work/main>, "/etc/hosts", O_RDONLY|O_CLOEXEC) = 8</etc/hosts>
+7001  close(7</work/main/secret.txt>) = 0
+`
+
+func TestTheirsSocketpairAndOpenat(t *testing.T) {
+	got := Theirs(pairSample, []string{"/work/main/secret.txt"}, map[int]bool{7: true})
+	want := []string{
+		`socketpair(AF_UNIX, SOCK_STREAM, 0, [3, 4]) = 0`,
+		`openat(AT_FDCWD, "secret.txt", O_RDONLY|O_CLOEXEC) = 7`,
+		`close(7) = 0`,
+	}
+	if d := Diff(got, want); d != "" {
+		t.Fatal(d)
+	}
+}
