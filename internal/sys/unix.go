@@ -48,7 +48,9 @@ type PeerCred struct {
 	Pid, Uid, Gid int
 }
 
-func (c PeerCred) String() string { return fmt.Sprintf("{pid=%d, uid=%d, gid=%d}", c.Pid, c.Uid, c.Gid) }
+func (c PeerCred) String() string {
+	return fmt.Sprintf("{pid=%d, uid=%d, gid=%d}", c.Pid, c.Uid, c.Gid)
+}
 
 // Socketpair is socketpair(2): two sockets already connected to each
 // other, like a pipe that works in both directions. A process keeps one
