@@ -1,0 +1,290 @@
+package miniio
+
+// The miniio server: what `new Server(httpServer)` gives a Node program,
+// on socklab's event loop instead of Node's.
+//
+// One goroutine, the event loop's, owns every connection. It reads, cuts
+// frames off the input (wire.SplitFrame), parses each packet and calls
+// the program's handlers, one at a time, the way Node calls JavaScript
+// callbacks. A handler that emits does not write to a socket itself: the
+// emit is put on a queue, and the loop goroutine works through the queue
+// as soon as the handler returns (server_emit.go says why that makes
+// emitting from any goroutine safe). The loop then writes everything
+// queued for a connection in one go.
+//
+//	           ┌────────────── event loop goroutine ──────────────┐
+//	bytes in → │ SplitFrame → ParsePacket → handler → emit queue  │ → bytes out
+//	           │        timers: PING, ping timeout, connect       │
+//	           │        timeout, ack timeouts                     │
+//	           └──────────────────────────────────────────────────┘
+//	other goroutines ── Emit / To(room).Emit / Join ──→ emit queue (+ wake the loop)
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"socklab/internal/wire"
+)
+
+// ServerOptions are the server's settings and limits. The zero value means
+// every default; each limit can be turned off with a negative value where
+// its comment says so.
+type ServerOptions struct {
+	// PingInterval is how often the server sends PING; PingTimeout how long
+	// it then waits for PONG before it ends the connection with "ping
+	// timeout". Defaults 25s and 20s, as in socket.io.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+
+	// ConnectTimeout is how long a connection may stay open without
+	// sending CONNECT after the server's OPEN. Default 10s.
+	ConnectTimeout time.Duration
+
+	// MaxPayload is the largest packet text accepted, checked from the
+	// frame's length prefix before any of it is stored. Default 1 MiB.
+	MaxPayload int
+
+	// MaxConns is how many connections may be open at once; one more is
+	// told "server full" in a CLOSE frame and closed. Default 20000;
+	// negative means no limit (the process's file descriptor limit
+	// still is one).
+	MaxConns int
+
+	// MaxOutput caps the bytes waiting to be sent to one connection. A
+	// peer that stops reading makes them pile up (the kernel's buffers
+	// fill first, then ours); past the cap it is disconnected as a "slow
+	// consumer" instead of growing the server's memory without end. One
+	// frame is always let through to an empty queue, however large.
+	// Default 1 MiB; negative means no cap.
+	MaxOutput int
+
+	// Hooks for a program that shows what happens (miniio serve's log).
+	// Each is optional and runs on the loop goroutine.
+
+	// OnOpen is called when a connection was accepted and sent OPEN (it
+	// has not sent CONNECT yet, so the connection handlers have not run).
+	OnOpen func(s *Socket)
+	// OnFrame is called for every frame sent (sent = true) or received,
+	// with the whole frame: the 4-byte length, then the packet text.
+	OnFrame func(s *Socket, sent bool, frame []byte)
+	// OnClose is called once for every connection that ends, connected or
+	// not, with the reason (the same text as in its CLOSE frame).
+	OnClose func(s *Socket, reason string)
+	// OnError is told about mistakes in the program's own calls that have
+	// nowhere else to go, such as an ack with an argument that cannot be
+	// turned into JSON.
+	OnError func(s *Socket, err error)
+}
+
+// DefaultMaxConns and DefaultMaxOutput are the limits ServerOptions falls
+// back to.
+const (
+	DefaultMaxConns  = 20000
+	DefaultMaxOutput = 1 << 20
+)
+
+// closeLinger is how long a connection the server closed may take to
+// accept the last bytes queued for it (its CLOSE frame, usually). A peer
+// that does not read them in that time is cut off, so a stuck peer cannot
+// keep its memory, or a shutdown, waiting.
+const closeLinger = 3 * time.Second
+
+func (o ServerOptions) withDefaults() ServerOptions {
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.MaxPayload <= 0 {
+		o.MaxPayload = DefaultMaxPayload
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxOutput == 0 {
+		o.MaxOutput = DefaultMaxOutput
+	}
+	return o
+}
+
+// eventLoop is what the server needs from the event loop (package
+// reactor's *Loop, through server_reactor.go; the tests use a fake).
+type eventLoop interface {
+	// Post runs f on the loop goroutine soon; safe from any goroutine.
+	Post(f func())
+	// AfterFunc runs f on the loop goroutine after d; loop goroutine only.
+	AfterFunc(d time.Duration, f func()) stopper
+	// Stop makes the loop return.
+	Stop()
+}
+
+// stopper is a timer that can be cancelled.
+type stopper interface{ Stop() }
+
+// transport is what the server needs from one connection of the loop.
+type transport interface {
+	Write(p []byte) error // queue p (kept, not copied) for the next write
+	Close()               // close once what is queued is written
+	Abort()               // close now, dropping what is queued
+	OutputLen() int       // bytes queued and not yet written
+}
+
+// Server is a miniio server: sockets, rooms, and the emits between them.
+// Create it with NewServer, register OnConnection handlers, then Serve.
+type Server struct {
+	opts ServerOptions
+	loop eventLoop
+
+	connectionHandlers []func(*Socket)
+	middleware         []func(s *Socket, auth json.RawMessage) error
+
+	// Owned by the loop goroutine.
+	conns    map[*Socket]struct{}            // every open connection, any state
+	sockets  []*Socket                       // connected ones (CONNECT done): broadcasts go here
+	byID     map[string]*Socket              // connected ones by id: To(id) reaches one socket
+	rooms    map[string]map[*Socket]struct{} // room name → members
+	pkt      wire.Packet                     // parsed packet, reused for every packet
+	gen      uint64                          // broadcast number, to send once per socket across rooms
+	stopping bool                            // Shutdown was called
+	stopped  bool                            // the loop was told to stop
+
+	// The emit queue, shared with other goroutines (server_emit.go).
+	mu          sync.Mutex
+	queue       []serverOp
+	spare       []serverOp // the other half of a double buffer, loop only
+	dispatching bool       // the loop is running handlers: it will look at the queue
+	wakePosted  bool       // a Post to drain the queue is on its way
+
+	open      atomic.Int64 // open connections
+	connected atomic.Int64 // connected sockets
+}
+
+// NewServer returns a server with the given options (zero fields take the
+// defaults). It does nothing until Serve.
+func NewServer(opts ServerOptions) *Server {
+	return &Server{
+		opts:  opts.withDefaults(),
+		conns: make(map[*Socket]struct{}),
+		byID:  make(map[string]*Socket),
+		rooms: make(map[string]map[*Socket]struct{}),
+	}
+}
+
+// Options returns the settings in use, defaults filled in.
+func (srv *Server) Options() ServerOptions { return srv.opts }
+
+// OnConnection registers f to run for every socket that completes CONNECT:
+// socket.io's io.on("connection", socket => …). It is where a program
+// registers the socket's event handlers. Call it before Serve.
+func (srv *Server) OnConnection(f func(s *Socket)) {
+	srv.connectionHandlers = append(srv.connectionHandlers, f)
+}
+
+// On is OnConnection spelled the socket.io way: On("connection", f).
+// "connect" is accepted too, as in socket.io. Any other name is a mistake
+// in the program, reported by a panic at start-up.
+func (srv *Server) On(event string, f func(s *Socket)) {
+	if event != "connection" && event != "connect" {
+		panic(fmt.Sprintf("miniio: Server.On(%q): a server only has the \"connection\" event; events come from sockets (Socket.On)", event))
+	}
+	srv.OnConnection(f)
+}
+
+// Use adds a check that runs on every CONNECT before the socket is let in,
+// with the CONNECT's auth object (nil when the client sent just `40`):
+// socket.io's io.use((socket, next) => …). An error refuses the client: it
+// gets CONNECT_ERROR with the error's text as the message, then CLOSE.
+func (srv *Server) Use(check func(s *Socket, auth json.RawMessage) error) {
+	srv.middleware = append(srv.middleware, check)
+}
+
+// ErrNotAuthorized is what TokenAuth refuses with.
+var ErrNotAuthorized = errors.New(ReasonNotAuthorized)
+
+// TokenAuth returns a check for Use that lets in only a CONNECT carrying
+// this token: 40{"token":"…"}.
+//
+// The comparison takes the same time whatever the token sent: comparing
+// byte by byte and stopping at the first difference would let a patient
+// attacker find the token one byte at a time by timing the answers. Both
+// sides are hashed first so that even the token's length does not show.
+func TokenAuth(token string) func(s *Socket, auth json.RawMessage) error {
+	want := sha256.Sum256([]byte(token))
+	return func(s *Socket, auth json.RawMessage) error {
+		var a struct {
+			Token string `json:"token"`
+		}
+		if len(auth) > 0 && json.Unmarshal(auth, &a) != nil {
+			return ErrNotAuthorized
+		}
+		got := sha256.Sum256([]byte(a.Token))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			return ErrNotAuthorized
+		}
+		return nil
+	}
+}
+
+// Stats is a snapshot of the server's counters; safe from any goroutine.
+type Stats struct {
+	Conns     int // open TCP connections, whatever their state
+	Connected int // sockets that completed CONNECT
+}
+
+// Stats returns the current counters.
+func (srv *Server) Stats() Stats {
+	return Stats{Conns: int(srv.open.Load()), Connected: int(srv.connected.Load())}
+}
+
+// newID returns a socket id: 12 random characters of URL-safe base64, like
+// socket.io's (which are 20). Random, not a counter, so that one client
+// cannot guess another's id and send to it with To(id).
+func newID() string {
+	var b [9]byte
+	rand.Read(b[:]) // never fails on the systems Go supports
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Shutdown ends the server gracefully, from any goroutine (a signal
+// handler): no new connections are let in, every connection gets CLOSE
+// with "server shutting down" and is closed once its output is written,
+// and Serve returns when all are gone, or after timeout at the latest.
+func (srv *Server) Shutdown(timeout time.Duration) {
+	if srv.loop == nil {
+		return
+	}
+	srv.loop.Post(func() {
+		srv.enter()
+		if !srv.stopping {
+			srv.stopping = true
+			for s := range srv.conns {
+				s.closeWith(ReasonShuttingDown)
+			}
+			if srv.open.Load() == 0 {
+				srv.stopLoop()
+			} else {
+				srv.after(timeout, srv.stopLoop)
+			}
+		}
+		srv.drain()
+	})
+}
+
+func (srv *Server) stopLoop() {
+	if !srv.stopped {
+		srv.stopped = true
+		srv.loop.Stop()
+	}
+}

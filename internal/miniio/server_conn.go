@@ -1,0 +1,412 @@
+package miniio
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"socklab/internal/sys"
+	"socklab/internal/wire"
+)
+
+// One connection's life, as the loop drives it:
+//
+//	accept → opened: send OPEN, start the connect timer and the heartbeat
+//	bytes  → data: cut frames, parse packets, CONNECT / EVENT / ACK / PONG …
+//	timer  → PING, or "ping timeout", or "connect timeout"
+//	we end it  → closeWith(reason): CLOSE frame, close after flushing
+//	it ends    → closed: the loop saw EOF or an error
+//
+// Every way out goes through finish, once, which takes the socket out of
+// the rooms and lists, stops its timers and tells the handlers.
+
+// Frames that never change are built once and shared by every connection:
+// the loop only reads them.
+var (
+	pingFrame       = wire.AppendFrame(nil, wire.AppendPing(nil))
+	disconnectFrame = wire.AppendFrame(nil, wire.AppendDisconnect(nil))
+)
+
+// opened is a new connection, accepted by the loop. It returns the socket
+// the loop keeps with the connection.
+func (srv *Server) opened(c transport, fd int, peer string) *Socket {
+	s := &Socket{srv: srv, c: c, fd: fd, peer: peer, index: -1}
+	srv.conns[s] = struct{}{}
+	n := srv.open.Add(1)
+	switch {
+	case srv.stopping:
+		s.closeWith(ReasonShuttingDown)
+		return s
+	case srv.opts.MaxConns > 0 && n > int64(srv.opts.MaxConns):
+		// Told before OPEN, so that a client sees the reason as the first
+		// thing the server says, rather than a connection that just ends.
+		s.closeWith(fmt.Sprintf("%s: %d connections already", ReasonServerFull, srv.opts.MaxConns))
+		return s
+	}
+	s.id = newID()
+	open, _ := wire.AppendOpen(nil, wire.Handshake{
+		SID:          s.id,
+		PingInterval: srv.opts.PingInterval,
+		PingTimeout:  srv.opts.PingTimeout,
+		MaxPayload:   srv.opts.MaxPayload,
+	})
+	s.send(wire.AppendFrame(nil, open))
+	timeout := srv.opts.ConnectTimeout
+	s.connectTimer = srv.after(timeout, func() {
+		if s.state == stateOpen {
+			s.closeWith(fmt.Sprintf("%s: no CONNECT within %v", ReasonConnectTimeout, timeout))
+		}
+	})
+	s.schedulePing()
+	if srv.opts.OnOpen != nil {
+		srv.opts.OnOpen(s)
+	}
+	return s
+}
+
+// data handles the bytes that arrived and are not used yet. It returns how
+// many it used; the loop keeps the rest (the start of a frame whose end
+// has not arrived) and calls again when more come.
+func (srv *Server) data(s *Socket, in []byte) int {
+	used := 0
+	for s.state < stateClosing {
+		text, n, err := wire.SplitFrame(in[used:], srv.opts.MaxPayload)
+		if err != nil {
+			// The length prefix alone was enough to refuse: nothing of the
+			// frame's body was read or stored.
+			var tooLarge *wire.FrameTooLargeError
+			if errors.As(err, &tooLarge) {
+				s.closeWith(ReasonTooLarge + ": " + err.Error())
+			} else {
+				s.closeWith(ReasonParseError + ": " + err.Error())
+			}
+			break
+		}
+		if n == 0 {
+			return used // the rest of the frame is still on its way
+		}
+		if srv.opts.OnFrame != nil {
+			srv.opts.OnFrame(s, false, in[used:used+n])
+		}
+		used += n
+		s.packet(text)
+	}
+	return len(in) // closing: whatever else came is not read
+}
+
+// closed is the loop telling us the connection is gone; err is nil for a
+// clean EOF.
+func (srv *Server) closed(s *Socket, err error) {
+	if s.state < stateClosing {
+		s.state = stateClosing
+		reason := ReasonTransportClose
+		if err != nil {
+			reason = ReasonTransportError + ": " + describeErr(err)
+		}
+		s.finish(reason)
+	}
+	s.state = stateClosed
+	stop(&s.lingerTimer)
+	delete(srv.conns, s)
+	if srv.open.Add(-1) == 0 && srv.stopping {
+		srv.stopLoop()
+	}
+}
+
+// describeErr names an errno the way strace does: "ECONNRESET
+// (Connection reset by peer)".
+func describeErr(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return sys.ErrnoName(errno) + " (" + sys.ErrnoText(errno) + ")"
+	}
+	return err.Error()
+}
+
+// packet handles one packet's text.
+func (s *Socket) packet(text []byte) {
+	p := &s.srv.pkt
+	if err := p.Parse(text); err != nil {
+		s.closeWith(ReasonParseError + ": " + err.Error())
+		return
+	}
+	switch p.Engine {
+	case wire.Pong:
+		s.pong()
+	case wire.Close:
+		// The client says goodbye and will close its end; no need to
+		// answer.
+		s.state = stateClosing
+		s.c.Close()
+		s.finish(ReasonTransportClose)
+	case wire.Message:
+		s.message(p)
+	case wire.Ping:
+		s.closeWith(ReasonProtocolError + ": PING is the server's to send; a client answers PING with PONG")
+	default: // OPEN
+		s.closeWith(ReasonProtocolError + ": OPEN comes from the server")
+	}
+}
+
+func (s *Socket) message(p *wire.Packet) {
+	if p.Socket == wire.Connect {
+		s.connect(p.Data)
+		return
+	}
+	if s.state != stateConnected {
+		s.closeWith(ReasonProtocolError + ": " + p.Socket.String() + " before CONNECT")
+		return
+	}
+	switch p.Socket {
+	case wire.Event:
+		s.event(p)
+	case wire.Ack:
+		if pa := s.acks[p.AckID]; pa != nil {
+			delete(s.acks, p.AckID)
+			stop(&pa.timer)
+			pa.cb(p.Args, nil)
+		} // else: an answer we stopped waiting for (it timed out); ignore it
+	case wire.Disconnect:
+		s.closeWith(ReasonClientDisconnect)
+	default: // CONNECT_ERROR
+		s.closeWith(ReasonProtocolError + ": CONNECT_ERROR comes from the server")
+	}
+}
+
+// connect lets the client in, or not.
+func (s *Socket) connect(auth json.RawMessage) {
+	srv := s.srv
+	if s.state != stateOpen {
+		s.closeWith(ReasonProtocolError + ": second CONNECT")
+		return
+	}
+	stop(&s.connectTimer)
+	for _, check := range srv.middleware {
+		if err := check(s, auth); err != nil {
+			s.send(wire.AppendFrame(nil, wire.AppendConnectError(nil, err.Error())))
+			s.closeWith(err.Error())
+			return
+		}
+	}
+	s.auth = bytes.Clone(auth)
+	s.state = stateConnected
+	s.index = len(srv.sockets)
+	srv.sockets = append(srv.sockets, s)
+	srv.byID[s.id] = s
+	srv.connected.Add(1)
+	welcome, _ := wire.AppendConnect(nil, json.RawMessage(`{"sid":`+strconv.Quote(s.id)+`}`))
+	s.send(wire.AppendFrame(nil, welcome))
+	for _, h := range srv.connectionHandlers {
+		if s.state != stateConnected {
+			return
+		}
+		h(s)
+	}
+}
+
+// event calls the handlers of one EVENT.
+func (s *Socket) event(p *wire.Packet) {
+	for _, h := range s.anyHandlers {
+		h(p.Event, p.Args)
+	}
+	ack := noAck
+	if p.HasAck {
+		ack = s.acker(p.AckID)
+	}
+	for i := range s.handlers {
+		if s.handlers[i].event == p.Event {
+			s.handlers[i].fn(p.Args, ack)
+		}
+	}
+}
+
+// errAckNotAsked is what ack returns when there was nothing to answer.
+var errAckNotAsked = errors.New("the sender did not ask for an ack, or it was sent already")
+
+func noAck(...any) error { return errAckNotAsked }
+
+// acker returns the ack function for the event with that id: it sends the
+// answer once, from any goroutine.
+func (s *Socket) acker(id int) func(args ...any) error {
+	done := false // touched under srv.mu, since ack may be called anywhere
+	return func(args ...any) error {
+		frame, err := AppendAckFrame(nil, id, args...)
+		if err != nil {
+			return err
+		}
+		s.srv.mu.Lock()
+		already := done
+		done = true
+		s.srv.mu.Unlock()
+		if already {
+			return errAckNotAsked
+		}
+		s.srv.enqueue(serverOp{kind: opSend, s: s, frame: frame})
+		return nil
+	}
+}
+
+// The heartbeat. TCP alone does not notice a peer that vanished without a
+// word (a laptop closed, a cable pulled, a process stopped): nothing is
+// sent, so nothing fails. So the server asks: PING every pingInterval,
+// and a peer that has not answered PONG within pingTimeout is gone.
+
+func (s *Socket) schedulePing() {
+	s.pingTimer = s.srv.after(s.srv.opts.PingInterval, s.ping)
+}
+
+func (s *Socket) ping() {
+	s.pingTimer = nil
+	if s.state >= stateClosing {
+		return
+	}
+	s.send(pingFrame)
+	timeout := s.srv.opts.PingTimeout
+	s.pongTimer = s.srv.after(timeout, func() {
+		s.pongTimer = nil
+		s.closeWith(fmt.Sprintf("%s: no PONG within %v", ReasonPingTimeout, timeout))
+	})
+}
+
+func (s *Socket) pong() {
+	if s.pongTimer == nil {
+		return // a PONG nobody asked for: harmless
+	}
+	stop(&s.pongTimer)
+	s.schedulePing()
+}
+
+// send queues one frame for the client, unless the client has stopped
+// reading: then it is ended as a slow consumer. Loop goroutine only.
+func (s *Socket) send(frame []byte) {
+	if s.state >= stateClosing {
+		return
+	}
+	if max := s.srv.opts.MaxOutput; max > 0 {
+		if queued := s.c.OutputLen(); queued > 0 && queued+len(frame) > max {
+			s.closeWith(fmt.Sprintf("%s: more than %d bytes waiting to be sent", ReasonSlowConsumer, max))
+			return
+		}
+	}
+	s.write(frame)
+}
+
+func (s *Socket) write(frame []byte) {
+	if s.srv.opts.OnFrame != nil {
+		s.srv.opts.OnFrame(s, true, frame)
+	}
+	if err := s.c.Write(frame); err != nil {
+		// The loop refuses more output only past its own hard cap, which
+		// is above ours: the connection is beyond saving.
+		s.state = stateClosing
+		s.c.Abort()
+		s.finish(ReasonTransportError + ": " + err.Error())
+	}
+}
+
+// closeWith ends the connection from our side: a CLOSE frame with the
+// reason, then close(2) once the queued output is written. The frame goes
+// out even past MaxOutput: it is small, and it is the one frame that
+// tells the client why.
+func (s *Socket) closeWith(reason string) {
+	if s.state >= stateClosing {
+		return
+	}
+	s.write(wire.AppendFrame(nil, wire.AppendClose(nil, reason)))
+	if s.state >= stateClosing {
+		return // the write failed and finished it
+	}
+	s.state = stateClosing
+	s.c.Close()
+	s.lingerTimer = s.srv.after(closeLinger, s.c.Abort)
+	s.finish(reason)
+}
+
+// finish detaches a socket that is ending: out of the lists and rooms,
+// timers stopped, waiting acks failed, handlers told. Runs once.
+func (s *Socket) finish(reason string) {
+	srv := s.srv
+	s.reason = reason
+	stop(&s.connectTimer)
+	stop(&s.pingTimer)
+	stop(&s.pongTimer)
+	wasConnected := s.index >= 0
+	if wasConnected {
+		last := len(srv.sockets) - 1
+		moved := srv.sockets[last]
+		srv.sockets[s.index] = moved
+		moved.index = s.index
+		srv.sockets[last] = nil
+		srv.sockets = srv.sockets[:last]
+		s.index = -1
+		delete(srv.byID, s.id)
+		srv.connected.Add(-1)
+	}
+	for room := range s.rooms {
+		srv.leave(s, room)
+	}
+	srv.mu.Lock()
+	s.joined = nil
+	srv.mu.Unlock()
+	for id, pa := range s.acks {
+		delete(s.acks, id)
+		stop(&pa.timer)
+		pa.cb(nil, fmt.Errorf("%w: %s", ErrDisconnected, reason))
+	}
+	if wasConnected {
+		for _, h := range s.byeHandlers {
+			h(reason)
+		}
+	}
+	if srv.opts.OnClose != nil {
+		srv.opts.OnClose(s, reason)
+	}
+}
+
+// Reason says why the socket ended, "" while it has not.
+func (s *Socket) Reason() string { return s.reason }
+
+// after runs f on the loop goroutine after d, as a handler: emits it makes
+// are applied when it returns. Loop goroutine only.
+func (srv *Server) after(d time.Duration, f func()) stopper {
+	return srv.loop.AfterFunc(d, func() {
+		srv.enter()
+		f()
+		srv.drain()
+	})
+}
+
+func stop(t *stopper) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+// The three entry points the event loop calls (server_reactor.go). Each
+// runs the server's code as a handler, then applies the emits it made.
+
+func (srv *Server) handleOpen(c transport, fd int, peer string) *Socket {
+	srv.enter()
+	s := srv.opened(c, fd, peer)
+	srv.drain()
+	return s
+}
+
+func (srv *Server) handleData(s *Socket, in []byte) int {
+	srv.enter()
+	n := srv.data(s, in)
+	srv.drain()
+	return n
+}
+
+func (srv *Server) handleClose(s *Socket, err error) {
+	srv.enter()
+	srv.closed(s, err)
+	srv.drain()
+}
