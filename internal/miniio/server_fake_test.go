@@ -83,8 +83,8 @@ func (l *fakeLoop) advance(d time.Duration) {
 type fakeConn struct {
 	srv     *Server
 	s       *Socket
-	out     []byte // everything written, in order
-	read    int    // how much of out the test has looked at
+	out     []byte   // everything written, in order
+	read    int      // how much of out the test has looked at
 	pending []string // frames read by a helper but not yet returned by frames
 	stuck   bool
 	queued  int
