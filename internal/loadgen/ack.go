@@ -1,0 +1,159 @@
+package loadgen
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"socklab/internal/wire"
+)
+
+// AckResult is the ack workload's JSON line.
+type AckResult struct {
+	Workload  string  `json:"workload"`
+	Count     int     `json:"count"`
+	Seconds   float64 `json:"seconds"`
+	PerSec    int64   `json:"per_sec"`
+	P50us     float64 `json:"p50_us"`
+	P99us     float64 `json:"p99_us"`
+	ClientCPU float64 `json:"client_cpu"`
+	Error     string  `json:"error,omitempty"`
+}
+
+func (r *AckResult) Failed() string { return r.Error }
+
+func (r *AckResult) Summary() string {
+	return fmt.Sprintf("ack: %d round trips in %.3f s = %s/s; p50 %.1f µs, p99 %.1f µs (load generator CPU %.2f)",
+		r.Count, r.Seconds, thousands(r.PerSec), r.P50us, r.P99us, r.ClientCPU)
+}
+
+// runAck: one connection, one emit("echo", payload) with an ack at a time;
+// each round trip is timed on its own, from just before write(2) to just
+// after the read that completed the ACK.
+func runAck(c Config) Result {
+	r := &AckResult{Workload: "ack", Count: c.Count}
+	// This goroutine keeps its thread: a read that blocks parks the thread
+	// in the kernel, and the wake-up comes straight back to us.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	cn, err := dial(c.Addr, c.Timeout, bigBuffer)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	defer cn.close()
+	rt := newRoundTrip(cn, c.Size)
+
+	warmup := max(1, c.Count/10)
+	for i := range warmup {
+		if _, err := rt.do(); err != nil {
+			r.Error = fmt.Sprintf("warm-up round trip %d: %v", i+1, err)
+			return r
+		}
+	}
+
+	latency := make([]time.Duration, c.Count)
+	clock := startClock()
+	for i := range latency {
+		d, err := rt.do()
+		if err != nil {
+			r.Error = fmt.Sprintf("round trip %d of %d: %v", i+1, c.Count, err)
+			return r
+		}
+		latency[i] = d
+	}
+	elapsed, cpu := clock.stop()
+
+	slices.Sort(latency)
+	r.Seconds = round(elapsed.Seconds(), 6)
+	r.PerSec = perSec(c.Count, elapsed)
+	r.P50us = micros(percentile(latency, 0.50))
+	r.P99us = micros(percentile(latency, 0.99))
+	r.ClientCPU = cpu
+	return r
+}
+
+// roundTrip is one echo: the EVENT frame to send and the ACK text to
+// expect, both rebuilt in place for each new ack id.
+type roundTrip struct {
+	cn      *conn
+	payload []byte
+	event   []byte // the frame: length, then 42<id>["echo","xx…"]
+	want    []byte // the reply's text: 43<id>["xx…"]
+}
+
+func newRoundTrip(cn *conn, size int) *roundTrip {
+	return &roundTrip{cn: cn, payload: payload(size)}
+}
+
+// do makes one round trip and returns how long it took.
+func (rt *roundTrip) do() (time.Duration, error) {
+	id := rt.cn.acks
+	rt.cn.acks++
+	var err error
+	out, mark := wire.BeginFrame(rt.event[:0])
+	if out, err = wire.AppendEvent(out, id, "echo", rt.payload); err != nil {
+		return 0, err
+	}
+	rt.event = wire.EndFrame(out, mark)
+	if rt.want, err = wire.AppendAck(rt.want[:0], id, rt.payload); err != nil {
+		return 0, err
+	}
+
+	start := time.Now()
+	if err := rt.cn.write(rt.event); err != nil {
+		return 0, err
+	}
+	for {
+		text, err := rt.cn.frame()
+		if err != nil {
+			return 0, err
+		}
+		if bytes.Equal(text, rt.want) {
+			return time.Since(start), nil
+		}
+		// Not the answer we hoped for: a PING to answer, or a mistake.
+		if err := rt.cn.unexpected(text, fmt.Sprintf("ack %d of echo", id)); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// unexpected deals with a packet that is not the one a fast path waited
+// for: PINGs are answered and other events skipped (nil error); anything
+// else is an error that says what came instead of `waiting`.
+func (c *conn) unexpected(text []byte, waiting string) error {
+	if err := c.packet.Parse(text); err != nil {
+		return fmt.Errorf("waiting for %s: the server sent a bad packet %q: %v", waiting, clip(text), err)
+	}
+	p := &c.packet
+	switch {
+	case p.Engine == wire.Ping:
+		return c.pong()
+	case p.Engine == wire.Message && p.Socket == wire.Event:
+		return nil
+	}
+	return fmt.Errorf("waiting for %s, got %q", waiting, clip(text))
+}
+
+func (c *conn) close() { closeFD(c.fd) }
+
+// thousands writes n with commas: 1234567 → 1,234,567.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	return b.String()
+}
