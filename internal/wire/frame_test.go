@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
+// The bytes shown in the package doc.
 func TestAppendFrameBytes(t *testing.T) {
 	got := AppendFrame([]byte("x"), []byte(`42["chat","hi"]`))
-	want := "78" + "0000000f" + hex.EncodeToString([]byte(`42["chat","hi"]`))
+	want := "78" + strings.ReplaceAll("00 00 00 0f 34 32 5b 22 63 68 61 74 22 2c 22 68 69 22 5d", " ", "")
 	if hex.EncodeToString(got) != want {
 		t.Errorf("AppendFrame = %x, want %s", got, want)
 	}

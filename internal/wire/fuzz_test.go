@@ -12,6 +12,9 @@ import (
 //
 //	go test ./internal/wire -run '^$' -fuzz FuzzParse -fuzztime 60s
 //
+// (On a busy machine add -fuzzminimizetime 2s: otherwise the fuzzer can
+// spend most of its minute shrinking each new input, showing 0 execs/sec.)
+//
 // The seeds are the test vectors plus the files in testdata/fuzz/FuzzParse
 // (which plain `go test` also runs). What must hold for every input:
 //   - no panic; a refusal is a *ProtocolError with a reason;
