@@ -1,0 +1,383 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"socklab/internal/tracetest"
+)
+
+// These tests start the real udpecho, talk to it with Python's socket
+// module, and hold its trace to strace's. Servers bind port 0 and say
+// which port the kernel picked, so parallel test runs never collide.
+
+var (
+	udpecho string         // the program, built once by TestMain
+	python  = findPython() // the Python that plays the peer
+)
+
+// findPython prefers the interpreter behind pyenv's shim: the shim costs
+// a second per start.
+func findPython() string {
+	if out, err := exec.Command("pyenv", "which", "python3").Output(); err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	return "python3"
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "udpecho-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	udpecho = filepath.Join(dir, "udpecho")
+	if out, err := exec.Command("go", "build", "-o", udpecho, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running program whose output the test watches.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it has exited
+	mu   sync.Mutex
+	out  bytes.Buffer // stdout and stderr, as a terminal shows them
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) text() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// start runs a command in the background; the test's cleanup kills it.
+func start(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(name, args...), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// waitExit waits (at most 10 s) for the program to end.
+func (p *proc) waitExit(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running after 10s:\n%s", p.text())
+	}
+}
+
+// waitFor waits (at most 10 s) until the output matches re, and returns
+// the first submatch.
+func (p *proc) waitFor(t *testing.T, re string) string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	for i := 0; i < 200; i++ {
+		if m := rx.FindStringSubmatch(p.text()); m != nil {
+			if len(m) > 1 {
+				return m[1]
+			}
+			return m[0]
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no %q in the output after 10s:\n%s", re, p.text())
+	return ""
+}
+
+// startServer starts udpecho serve on a free port and returns its address.
+func startServer(t *testing.T, host string, args ...string) (*proc, string) {
+	t.Helper()
+	p := start(t, udpecho, append([]string{"serve", "-addr", host + ":0"}, args...)...)
+	addr := p.waitFor(t, `# receiving on (\S+)`)
+	return p, addr
+}
+
+// run runs a command to the end (at most 20 s) and returns its stdout,
+// stderr and exit status.
+func run(t *testing.T, name string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Wait()
+	if err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatal(err)
+		}
+	}
+	return o.String(), e.String(), cmd.ProcessState.ExitCode()
+}
+
+// A Python UDP server counts the datagrams it gets and their sizes, and
+// echoes each one. Three datagrams of different sizes must arrive as
+// three, in order, and come back as three lines.
+func TestSendToPythonServer(t *testing.T) {
+	server := start(t, python, "-c", `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print("port", s.getsockname()[1], flush=True)
+for i in range(3):
+    data, peer = s.recvfrom(65536)
+    print("got", len(data), flush=True)
+    s.sendto(data, peer)
+`)
+	port := server.waitFor(t, `port (\d+)`)
+	msgs := []string{"a", strings.Repeat("b", 1400), strings.Repeat("c", 30000)}
+	stdout, stderr, status := run(t, udpecho, append([]string{"send", "-addr", "127.0.0.1:" + port}, msgs...)...)
+	if status != 0 {
+		t.Fatalf("exit %d\n%s", status, stderr)
+	}
+	server.waitFor(t, `got 30000`)
+	if got := server.text(); !strings.Contains(got, "got 1\ngot 1400\ngot 30000\n") {
+		t.Errorf("the server did not get three datagrams of 1, 1400 and 30000 bytes, in order:\n%s", got)
+	}
+	if want := strings.Join(msgs, "\n") + "\n"; stdout != want {
+		t.Errorf("replies: got %d bytes, want the three messages on three lines", len(stdout))
+	}
+	if n := strings.Count(stderr, "\nsendto(3, "); n != 3 {
+		t.Errorf("%d sendto calls, want 3:\n%s", n, stderr)
+	}
+}
+
+// A Python client sends three datagrams of different sizes to udpecho
+// serve (IPv4 and IPv6) and must get three replies of the same sizes, in
+// order, from the server's port.
+func TestServeToPythonClient(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "[::1]"} {
+		t.Run(host, func(t *testing.T) {
+			server, addr := startServer(t, host)
+			i := strings.LastIndex(addr, ":")
+			ip, port := strings.Trim(addr[:i], "[]"), addr[i+1:]
+			family := "AF_INET"
+			if strings.Contains(ip, ":") {
+				family = "AF_INET6"
+			}
+			stdout, stderr, status := run(t, python, "-c", `
+import socket, sys
+s = socket.socket(socket.`+family+`, socket.SOCK_DGRAM)
+s.settimeout(5)
+dest = ("`+ip+`", `+port+`)
+sizes = [3, 999, 20000]
+for n in sizes:
+    s.sendto(b"x" * n, dest)
+for n in sizes:
+    data, peer = s.recvfrom(65536)
+    assert peer[1] == dest[1], peer
+    print(len(data))
+`)
+			if status != 0 {
+				t.Fatalf("python client: exit %d\n%s\nserver:\n%s", status, stderr, server.text())
+			}
+			if stdout != "3\n999\n20000\n" {
+				t.Errorf("reply sizes:\n%s\nwant 3, 999, 20000", stdout)
+			}
+			server.waitFor(t, `a datagram of 20000 bytes from `)
+		})
+	}
+}
+
+// With -bufsize 4 the server keeps 4 bytes of each datagram, says how
+// many were lost (MSG_TRUNC gives it the real size), and echoes the 4.
+func TestTruncation(t *testing.T) {
+	server, addr := startServer(t, "127.0.0.1", "-bufsize", "4")
+	stdout, stderr, status := run(t, udpecho, "send", "-addr", addr, "hello world")
+	if status != 0 {
+		t.Fatalf("exit %d\n%s", status, stderr)
+	}
+	if stdout != "hell\n" {
+		t.Errorf("reply %q, want \"hell\\n\"", stdout)
+	}
+	server.waitFor(t, `recvfrom\(3, "hell", 4, MSG_TRUNC, \{sa_family=AF_INET, .*\}, \[112 => 16\]\) = 11`)
+	server.waitFor(t, `# truncated: the buffer holds 4 bytes, so 7 of the 11 were lost`)
+}
+
+// Connected UDP against a port nobody listens on: the ICMP "port
+// unreachable" comes back as ECONNREFUSED on the next call, and the
+// program explains it. Unconnected, the same silence ends in a timeout.
+func TestClosedPort(t *testing.T) {
+	port := closedPort(t)
+	_, stderr, status := run(t, udpecho, "send", "-connect", "-addr", "127.0.0.1:"+port, "one", "two")
+	if status != 1 {
+		t.Errorf("connected: exit %d, want 1\n%s", status, stderr)
+	}
+	for _, want := range []string{
+		`write(3, "one", 3) = 3`,
+		`= -1 ECONNREFUSED (Connection refused)`,
+		`udpecho: `, `: ECONNREFUSED (Connection refused)`,
+		`why: an earlier datagram reached 127.0.0.1:` + port,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("connected: no %q in\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "goroutine ") {
+		t.Errorf("a Go stack trace:\n%s", stderr)
+	}
+
+	_, stderr, status = run(t, udpecho, "send", "-timeout", "200ms", "-addr", "127.0.0.1:"+port, "one")
+	if status != 1 || !strings.Contains(stderr, "udpecho: no reply within 200ms (0 of 1 replies arrived)") ||
+		!strings.Contains(stderr, "= -1 EAGAIN (Resource temporarily unavailable)") {
+		t.Errorf("unconnected: exit %d, want 1 with a timeout message:\n%s", status, stderr)
+	}
+}
+
+// closedPort finds a UDP port with nothing bound to it: bind port 0, note
+// the port, close.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "udpecho serve"},
+		{[]string{"listen"}, `unknown command "listen"`},
+		{[]string{"send"}, "nothing to send"},
+		{[]string{"send", "-addr", "127.0.0.1", "hi"}, "want HOST:PORT"},
+		{[]string{"send", "-timeout", "0s", "hi"}, "-timeout must be more than 0"},
+		{[]string{"serve", "-bufsize", "0"}, "-bufsize must be from 1"},
+		{[]string{"send", strings.Repeat("x", 70000)}, "too big for UDP"},
+	}
+	for _, c := range cases {
+		_, stderr, status := run(t, udpecho, c.args...)
+		if status != 2 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "goroutine ") {
+			t.Errorf("udpecho %.40q: exit %d, want 2 and %q:\n%s", c.args, status, c.want, stderr)
+		}
+	}
+}
+
+// Trace truth: a whole session, server and client each under strace -f.
+// The socket calls strace records are the ones each program printed.
+func TestTraceMatchesStrace(t *testing.T) {
+	if err := tracetest.Available(); err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"127.0.0.1", "[::1]"} {
+		t.Run(host, func(t *testing.T) {
+			dir := t.TempDir()
+			serverLog, clientLog := filepath.Join(dir, "server.log"), filepath.Join(dir, "client.log")
+			cmd := tracetest.Command(serverLog, udpecho, "serve", "-addr", host+":0", "-bufsize", "8")
+			server := start(t, cmd.Path, cmd.Args[1:]...)
+			addr := server.waitFor(t, `# receiving on (\S+)`)
+
+			cmd = tracetest.Command(clientLog, udpecho, "send", "-addr", addr, "hi", "a datagram longer than 8 bytes", "third")
+			stdout, stderr, status := run(t, cmd.Path, cmd.Args[1:]...)
+			if status != 0 {
+				t.Fatalf("send: exit %d\n%s", status, stderr)
+			}
+			if stdout != "hi\na datagr\nthird\n" {
+				t.Errorf("replies %q", stdout)
+			}
+			compare(t, stderr, clientLog)
+
+			server.waitFor(t, `sendto\(3, "third"`)
+			stopTraced(t, server)
+			server.waitExit(t)
+			compare(t, server.text(), serverLog)
+
+			// The session is all there: three datagrams and three replies.
+			if n := strings.Count(server.text(), "\nrecvfrom(3, "); n != 3 {
+				t.Errorf("server: %d recvfrom, want 3:\n%s", n, server.text())
+			}
+		})
+	}
+
+	// Connected UDP's refusal, under strace too.
+	log := filepath.Join(t.TempDir(), "connected.log")
+	cmd := tracetest.Command(log, udpecho, "send", "-connect", "-addr", "127.0.0.1:"+closedPort(t), "one", "two")
+	_, stderr, _ := run(t, cmd.Path, cmd.Args[1:]...)
+	compare(t, stderr, log)
+	if !strings.Contains(stderr, "ECONNREFUSED") {
+		t.Errorf("no ECONNREFUSED:\n%s", stderr)
+	}
+}
+
+// stopTraced sends SIGTERM to the program strace runs (strace's child),
+// not to strace.
+func stopTraced(t *testing.T, p *proc) {
+	t.Helper()
+	pid := p.cmd.Process.Pid
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := strconv.Atoi(strings.Fields(string(raw))[0])
+	if err != nil {
+		t.Fatalf("strace's children: %q", raw)
+	}
+	if err := syscall.Kill(child, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// compare checks the printed trace against strace's log.
+func compare(t *testing.T, printed, logPath string) {
+	t.Helper()
+	raw, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := tracetest.Ours(printed), tracetest.Theirs(string(raw), nil, nil)
+	if len(ours) < 3 {
+		t.Fatalf("only %d calls printed:\n%s", len(ours), printed)
+	}
+	if d := tracetest.Diff(ours, theirs); d != "" {
+		t.Error(d)
+	}
+}
