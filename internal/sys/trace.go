@@ -83,6 +83,10 @@ func Tracing() bool { return tracing }
 
 func isTerminal(fd int) bool { return isatty.IsTerminal(uintptr(fd)) }
 
+// IsTerminal reports whether fd is a terminal (a person typing), as
+// opposed to a pipe or a file.
+func IsTerminal(fd int) bool { return isTerminal(fd) }
+
 // One colour per role: the call's name, numbers (fds, lengths, results),
 // errors, and explanations.
 var (
