@@ -1,0 +1,246 @@
+// Command tcpclient connects to a TCP server, sends it everything it reads
+// on stdin, and prints everything the server sends back on stdout. It
+// shows the client's side of TCP one system call at a time:
+//
+//	socket → connect → write … → shutdown(SHUT_WR) → read … until 0 → close
+//
+// Every socket call is printed on stderr as strace would print it, with
+// its real result; stdout carries only the server's bytes, so
+// `printf 'hello\n' | tcpclient > reply.txt` leaves exactly "hello\n" in
+// reply.txt.
+//
+// Run:
+//
+//	Terminal A:  ./bin/tcpserver
+//	Terminal B:  printf 'hello\n' | ./bin/tcpclient
+//	             ./bin/tcpclient                   # type lines; Ctrl-D ends your side
+//	             ./bin/tcpclient -addr '[::1]:7000'
+//	             printf 'hello world\n' | ./bin/tcpclient -chunk 4   # one write per 4 bytes
+//
+// Watch:
+//
+//	ss -tan 'dport = :7000'      # our connection, its ephemeral port and state
+//
+// See: lessons/03-client-side.md, lessons/04-byte-stream.md,
+// lessons/05-connection-life.md; man 2 connect, man 2 shutdown, man 7 tcp.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"socklab/internal/sys"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:7000", "server address: 127.0.0.1:7000, or [::1]:7000 for IPv6")
+	chunk := flag.Int("chunk", 0, "send in pieces of at most N bytes, one write each, pausing between them (0: as read from stdin)")
+	pause := flag.Duration("pause", 500*time.Millisecond, "with -chunk: how long to wait between pieces")
+	sys.RegisterFlags(flag.CommandLine)
+	flag.Parse()
+	if err := sys.Configure(); err != nil {
+		sys.Fatalf("%v", err)
+	}
+	if flag.NArg() > 0 {
+		sys.Fatalf("unexpected argument %q (the data to send comes from stdin; see -h)", flag.Arg(0))
+	}
+	if *chunk < 0 || *pause < 0 {
+		sys.Fatalf("-chunk and -pause cannot be negative")
+	}
+	domain, server, err := sys.ParseAddr(*addr)
+	if err != nil {
+		sys.Fatalf("-addr: %v", err)
+	}
+
+	// 1. socket(2): a new TCP endpoint, file descriptor 3.
+	fd, err := sys.Socket(domain, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	if err != nil {
+		sys.Fatal("socket", err)
+	}
+
+	// 2. connect(2): the three-way handshake. We send SYN, the server's
+	// kernel answers SYN-ACK, we answer ACK, and connect returns. The
+	// server program has not even called accept yet: its kernel did all
+	// of this. Nothing listening there: ECONNREFUSED (the answer was RST).
+	if err := sys.Connect(fd, server); err != nil {
+		sys.Fatal("connect "+sys.Addr(server), err)
+	}
+
+	// 3. getsockname(2): we never called bind, so connect gave us a
+	// local address and an ephemeral port, picked by the kernel from
+	// net.ipv4.ip_local_port_range. This asks which.
+	local, err := sys.Getsockname(fd)
+	if err != nil {
+		sys.Fatal("getsockname", err)
+	}
+	sys.Note("connected: %s -> %s (the kernel picked port %d for us)", sys.Addr(local), sys.Addr(server), portOf(local))
+
+	// 4. Both directions at once: a goroutine copies stdin to the
+	// socket while this one copies the socket to stdout. One after the
+	// other would deadlock on big inputs: the server echoes while we are
+	// still sending; if nobody reads the echo, the buffers between us
+	// fill, the server's write waits for room, it stops reading, and
+	// then our write waits forever too.
+	//
+	// When stdin is a pipe or a file, the sender goes first, and the
+	// receiver starts as soon as the sender is done or stuck (see
+	// startReceiving). Starting both at once works just as well, but
+	// then the two race: for `printf 'hello\n' | tcpclient` the echo
+	// often comes back while the sender is still finding the end of
+	// stdin, and the trace would show read before shutdown in some runs
+	// and after it in others. A person at a terminal types far slower
+	// than any of this, so there the receiver starts at once.
+	if sys.IsTerminal(0) {
+		startReceiving()
+	}
+	sent := make(chan struct{})
+	go func() {
+		send(fd, *chunk, *pause)
+		startReceiving() // nothing more to send
+		close(sent)
+	}()
+	<-receiverTurn
+	receive(fd)
+	if !finSent.Load() {
+		// The server finished first. TCP's two directions close one at
+		// a time, so we may still send; but a server that closed for
+		// good answers new data with RST, and the write after that
+		// fails with EPIPE (lesson 5).
+		sys.Note("the server closed its side first; still sending stdin (Ctrl-D to finish)")
+	}
+	<-sent
+
+	// 5. close(2): both directions are done; give the descriptor back.
+	if err := sys.Close(fd); err != nil {
+		sys.Fatal("close", err)
+	}
+}
+
+// finSent is set just before we send our FIN, so the receiving side can
+// tell whether the server's FIN answered ours or came first.
+var finSent atomic.Bool
+
+// receiverTurn is closed when the receiver may start reading the socket.
+var (
+	receiverTurn = make(chan struct{})
+	turnGiven    sync.Once
+)
+
+// aMoment is how long the sender may be stuck (waiting for stdin, or for
+// room in the socket's buffer) before the receiver starts anyway.
+const aMoment = 500 * time.Millisecond
+
+// startReceiving lets the receiver start; calling it again does nothing.
+func startReceiving() { turnGiven.Do(func() { close(receiverTurn) }) }
+
+// send copies stdin to the socket, then says "no more data from me" with
+// shutdown(SHUT_WR), which sends FIN while we can still read the reply.
+// An error ends the whole program (sys.Fatal exits from any goroutine).
+func send(fd, chunk int, pause time.Duration) {
+	buf := make([]byte, 4096)
+	first := true
+	for {
+		// Reading stdin is not a socket call, so it is not traced. If it
+		// waits (a person typing, a slow pipe), the receiver starts.
+		stuck := time.AfterFunc(aMoment, startReceiving)
+		n, err := os.Stdin.Read(buf)
+		stuck.Stop()
+		for piece := range pieces(buf[:n], chunk) {
+			if chunk > 0 && !first {
+				startReceiving()
+				time.Sleep(pause) // so each piece leaves on its own, not merged with the next
+			}
+			first = false
+			stuck := time.AfterFunc(aMoment, startReceiving)
+			err := writeAll(fd, piece)
+			stuck.Stop()
+			if err != nil {
+				sys.Fatal("write", err) // EPIPE: the server is gone
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			sys.Fatal("reading stdin", err)
+		}
+	}
+	// 4a. shutdown(2) SHUT_WR: our FIN. The server's read returns 0.
+	finSent.Store(true)
+	if err := sys.Shutdown(fd, unix.SHUT_WR); err != nil {
+		sys.Fatal("shutdown", err)
+	}
+}
+
+// receive copies the socket to stdout until the server is done sending:
+// read returns 0 (end of file, the server's FIN). A reset (ECONNRESET)
+// ends the program with the error.
+func receive(fd int) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := sys.Read(fd, buf)
+		if err != nil {
+			sys.Fatal("read", err)
+		}
+		if n == 0 {
+			return // end of file: the server closed or shut down its side
+		}
+		// A read returns whatever has arrived, which need not be what the
+		// server wrote in one call: TCP carries bytes, not messages.
+		if _, err := os.Stdout.Write(buf[:n]); err != nil {
+			sys.Fatal("writing stdout", err)
+		}
+	}
+}
+
+// writeAll hands all of p to the kernel. A blocking socket's write
+// usually takes everything, but it may take less (a short write, when a
+// signal arrives part way through a large one); then the rest goes in
+// another call.
+func writeAll(fd int, p []byte) error {
+	for len(p) > 0 {
+		n, err := sys.Write(fd, p)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("write took no bytes") // cannot happen on a socket; never loop forever
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// pieces splits p into pieces of at most size bytes (all of p when size
+// is 0).
+func pieces(p []byte, size int) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for len(p) > 0 {
+			n := len(p)
+			if size > 0 && size < n {
+				n = size
+			}
+			if !yield(p[:n]) {
+				return
+			}
+			p = p[n:]
+		}
+	}
+}
+
+func portOf(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
