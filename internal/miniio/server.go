@@ -69,8 +69,10 @@ type ServerOptions struct {
 	// Hooks for a program that shows what happens (miniio serve's log).
 	// Each is optional and runs on the loop goroutine.
 
-	// OnOpen is called when a connection was accepted and sent OPEN (it
-	// has not sent CONNECT yet, so the connection handlers have not run).
+	// OnOpen is called when a connection was accepted, just before its
+	// OPEN is sent (it has not sent CONNECT yet, so the connection
+	// handlers have not run). Connections refused at once (server full,
+	// shutting down) skip it and go straight to OnClose.
 	OnOpen func(s *Socket)
 	// OnFrame is called for every frame sent (sent = true) or received,
 	// with the whole frame: the 4-byte length, then the packet text.
@@ -78,10 +80,6 @@ type ServerOptions struct {
 	// OnClose is called once for every connection that ends, connected or
 	// not, with the reason (the same text as in its CLOSE frame).
 	OnClose func(s *Socket, reason string)
-	// OnError is told about mistakes in the program's own calls that have
-	// nowhere else to go, such as an ack with an argument that cannot be
-	// turned into JSON.
-	OnError func(s *Socket, err error)
 }
 
 // DefaultMaxConns and DefaultMaxOutput are the limits ServerOptions falls
@@ -262,10 +260,13 @@ func newID() string {
 // with "server shutting down" and is closed once its output is written,
 // and Serve returns when all are gone, or after timeout at the latest.
 func (srv *Server) Shutdown(timeout time.Duration) {
-	if srv.loop == nil {
+	srv.mu.Lock()
+	loop := srv.loop
+	srv.mu.Unlock()
+	if loop == nil {
 		return
 	}
-	srv.loop.Post(func() {
+	loop.Post(func() {
 		srv.enter()
 		if !srv.stopping {
 			srv.stopping = true

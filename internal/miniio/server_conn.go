@@ -32,23 +32,29 @@ var (
 	disconnectFrame = wire.AppendFrame(nil, wire.AppendDisconnect(nil))
 )
 
-// opened is a new connection, accepted by the loop. It returns the socket
-// the loop keeps with the connection.
-func (srv *Server) opened(c transport, fd int, peer string) *Socket {
-	s := &Socket{srv: srv, c: c, fd: fd, peer: peer, index: -1}
+// newSocket is the server's record of a connection the loop accepted.
+func (srv *Server) newSocket(c transport, fd int, peer string) *Socket {
+	return &Socket{srv: srv, c: c, fd: fd, peer: peer, index: -1}
+}
+
+// opened starts a new connection's session.
+func (srv *Server) opened(s *Socket) {
 	srv.conns[s] = struct{}{}
 	n := srv.open.Add(1)
 	switch {
 	case srv.stopping:
 		s.closeWith(ReasonShuttingDown)
-		return s
+		return
 	case srv.opts.MaxConns > 0 && n > int64(srv.opts.MaxConns):
 		// Told before OPEN, so that a client sees the reason as the first
 		// thing the server says, rather than a connection that just ends.
 		s.closeWith(fmt.Sprintf("%s: %d connections already", ReasonServerFull, srv.opts.MaxConns))
-		return s
+		return
 	}
 	s.id = newID()
+	if srv.opts.OnOpen != nil {
+		srv.opts.OnOpen(s)
+	}
 	open, _ := wire.AppendOpen(nil, wire.Handshake{
 		SID:          s.id,
 		PingInterval: srv.opts.PingInterval,
@@ -63,10 +69,6 @@ func (srv *Server) opened(c transport, fd int, peer string) *Socket {
 		}
 	})
 	s.schedulePing()
-	if srv.opts.OnOpen != nil {
-		srv.opts.OnOpen(s)
-	}
-	return s
 }
 
 // data handles the bytes that arrived and are not used yet. It returns how
@@ -99,15 +101,11 @@ func (srv *Server) data(s *Socket, in []byte) int {
 	return len(in) // closing: whatever else came is not read
 }
 
-// closed is the loop telling us the connection is gone; err is nil for a
-// clean EOF.
-func (srv *Server) closed(s *Socket, err error) {
+// closed is the loop telling us the connection is gone, and why (used
+// when it was not us who ended it).
+func (srv *Server) closed(s *Socket, reason string) {
 	if s.state < stateClosing {
 		s.state = stateClosing
-		reason := ReasonTransportClose
-		if err != nil {
-			reason = ReasonTransportError + ": " + describeErr(err)
-		}
 		s.finish(reason)
 	}
 	s.state = stateClosed
@@ -236,6 +234,9 @@ func (s *Socket) acker(id int) func(args ...any) error {
 	done := false // touched under srv.mu, since ack may be called anywhere
 	return func(args ...any) error {
 		frame, err := AppendAckFrame(nil, id, args...)
+		if err == nil {
+			err = s.srv.checkSize(frame)
+		}
 		if err != nil {
 			return err
 		}
@@ -391,11 +392,10 @@ func stop(t *stopper) {
 // The three entry points the event loop calls (server_reactor.go). Each
 // runs the server's code as a handler, then applies the emits it made.
 
-func (srv *Server) handleOpen(c transport, fd int, peer string) *Socket {
+func (srv *Server) handleOpen(s *Socket) {
 	srv.enter()
-	s := srv.opened(c, fd, peer)
+	srv.opened(s)
 	srv.drain()
-	return s
 }
 
 func (srv *Server) handleData(s *Socket, in []byte) int {
@@ -405,8 +405,8 @@ func (srv *Server) handleData(s *Socket, in []byte) int {
 	return n
 }
 
-func (srv *Server) handleClose(s *Socket, err error) {
+func (srv *Server) handleClose(s *Socket, reason string) {
 	srv.enter()
-	srv.closed(s, err)
+	srv.closed(s, reason)
 	srv.drain()
 }

@@ -2,6 +2,7 @@ package miniio
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"socklab/internal/wire"
@@ -60,14 +61,24 @@ type serverOp struct {
 func (srv *Server) enqueue(op serverOp) {
 	srv.mu.Lock()
 	srv.queue = append(srv.queue, op)
-	wake := !srv.dispatching && !srv.wakePosted && srv.loop != nil
-	if wake {
+	var wake eventLoop
+	if !srv.dispatching && !srv.wakePosted && srv.loop != nil {
 		srv.wakePosted = true
+		wake = srv.loop
 	}
 	srv.mu.Unlock()
-	if wake {
-		srv.loop.Post(srv.drainPosted)
+	if wake != nil {
+		wake.Post(srv.drainPosted)
 	}
+}
+
+// checkSize refuses a frame the client would refuse: a client takes the
+// server's maxPayload as its own limit too (it came in the OPEN packet).
+func (srv *Server) checkSize(frame []byte) error {
+	if n := len(frame) - wire.HeaderLen; n > srv.opts.MaxPayload {
+		return fmt.Errorf("packet of %d bytes exceeds maxPayload %d", n, srv.opts.MaxPayload)
+	}
+	return nil
 }
 
 // enter is called by the loop goroutine before it runs any handler: emits
@@ -211,6 +222,9 @@ func (e Emitter) Except(room string) Emitter {
 // Emit sends the event to every receiver. The frame is encoded once.
 func (e Emitter) Emit(event string, args ...any) error {
 	frame, err := AppendEventFrame(nil, wire.NoAck, event, args...)
+	if err == nil {
+		err = e.srv.checkSize(frame)
+	}
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,8 @@ func dial(t *testing.T, srv *Server) *fakeConn {
 	t.Helper()
 	c := &fakeConn{srv: srv}
 	fakeFD++
-	c.s = srv.handleOpen(c, fakeFD, "127.0.0.1:5000")
+	c.s = srv.newSocket(c, fakeFD, "127.0.0.1:5000")
+	srv.handleOpen(c.s)
 	f := c.frames(t)
 	if len(f) != 1 || !strings.HasPrefix(f[0], `0{"sid":"`) {
 		t.Fatalf("first frames = %q, want OPEN", f)

@@ -50,10 +50,11 @@ func demoServer(t *testing.T, opts ServerOptions) (*Server, *fakeLoop) {
 	return srv, loop
 }
 
-func TestOpenPacket(t *testing.T) {
+func TestServerOpenPacket(t *testing.T) {
 	srv, _ := newFakeServer(t, ServerOptions{PingInterval: 3 * time.Second, PingTimeout: 2 * time.Second, MaxPayload: 1000})
 	c := &fakeConn{srv: srv}
-	c.s = srv.handleOpen(c, 5, "127.0.0.1:1")
+	c.s = srv.newSocket(c, 5, "127.0.0.1:1")
+	srv.handleOpen(c.s)
 	want := fmt.Sprintf(`0{"sid":"%s","pingInterval":3000,"pingTimeout":2000,"maxPayload":1000}`, c.s.ID())
 	expectFrames(t, c, want)
 	if len(c.s.ID()) != 12 {
@@ -61,14 +62,14 @@ func TestOpenPacket(t *testing.T) {
 	}
 }
 
-func TestEchoAck(t *testing.T) {
+func TestServerEchoAck(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{})
 	c := join(t, srv)
 	c.send(`4217["echo","hi",{"a":[1,2]}]`, `42["echo","no ack wanted"]`, `420["echo"]`)
 	expectFrames(t, c, `4317["hi",{"a":[1,2]}]`, `430[]`)
 }
 
-func TestBroadcastScopes(t *testing.T) {
+func TestServerBroadcastScopes(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{})
 	a, b, c := join(t, srv), join(t, srv), join(t, srv)
 
@@ -83,7 +84,7 @@ func TestBroadcastScopes(t *testing.T) {
 	}
 }
 
-func TestRooms(t *testing.T) {
+func TestServerRooms(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{})
 	a, b, c := join(t, srv), join(t, srv), join(t, srv)
 	a.send(`421["join","r"]`)
@@ -123,7 +124,7 @@ func TestRooms(t *testing.T) {
 	}
 }
 
-func TestJoinThenEmitReachesSelf(t *testing.T) {
+func TestServerJoinThenEmitReachesSelf(t *testing.T) {
 	srv, _ := newFakeServer(t, ServerOptions{})
 	srv.OnConnection(func(s *Socket) {
 		s.Join("lobby")
@@ -133,7 +134,7 @@ func TestJoinThenEmitReachesSelf(t *testing.T) {
 	expectFrames(t, a, `42["welcome","`+a.s.ID()+`"]`)
 }
 
-func TestEmitFromAnotherGoroutine(t *testing.T) {
+func TestServerEmitFromAnotherGoroutine(t *testing.T) {
 	srv, loop := demoServer(t, ServerOptions{})
 	a := join(t, srv)
 	done := make(chan struct{})
@@ -151,7 +152,7 @@ func TestEmitFromAnotherGoroutine(t *testing.T) {
 	}
 }
 
-func TestEmitWithAck(t *testing.T) {
+func TestServerEmitWithAck(t *testing.T) {
 	srv, loop := newFakeServer(t, ServerOptions{})
 	type result struct {
 		args string
@@ -191,7 +192,7 @@ func TestEmitWithAck(t *testing.T) {
 	}
 }
 
-func TestOnAnyAndDisconnectReason(t *testing.T) {
+func TestServerOnAnyAndDisconnectReason(t *testing.T) {
 	srv, _ := newFakeServer(t, ServerOptions{})
 	var log []string
 	srv.OnConnection(func(s *Socket) {
@@ -202,14 +203,14 @@ func TestOnAnyAndDisconnectReason(t *testing.T) {
 	})
 	a := join(t, srv)
 	a.send(`42["x",1,2]`, `42["message","hi"]`)
-	srv.closed(a.s, nil)
+	srv.closed(a.s, ReasonTransportClose)
 	want := "any x 2|any message 1|bye transport close"
 	if got := strings.Join(log, "|"); got != want {
 		t.Fatalf("log %q, want %q", got, want)
 	}
 }
 
-func TestParseErrors(t *testing.T) {
+func TestServerParseErrors(t *testing.T) {
 	cases := []struct {
 		name, text, reason string
 	}{
@@ -242,14 +243,14 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestEventBeforeConnect(t *testing.T) {
+func TestServerEventBeforeConnect(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{})
 	c := dial(t, srv)
 	c.send(`42["echo"]`)
 	expectClosed(t, c, "protocol error: EVENT before CONNECT")
 }
 
-func TestFrameLimits(t *testing.T) {
+func TestServerFrameLimits(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{MaxPayload: 100})
 	c := join(t, srv)
 	c.sendRaw([]byte{0, 0, 0, 101}) // just the prefix: refused before any body
@@ -274,7 +275,7 @@ func TestFrameLimits(t *testing.T) {
 	expectFrames(t, c, `431[1]`)
 }
 
-func TestConnectTimeout(t *testing.T) {
+func TestServerConnectTimeout(t *testing.T) {
 	srv, loop := newFakeServer(t, ServerOptions{ConnectTimeout: 5 * time.Second})
 	c := dial(t, srv)
 	ok := dial(t, srv)
@@ -290,7 +291,7 @@ func TestConnectTimeout(t *testing.T) {
 	}
 }
 
-func TestHeartbeat(t *testing.T) {
+func TestServerHeartbeat(t *testing.T) {
 	srv, loop := newFakeServer(t, ServerOptions{PingInterval: 10 * time.Second, PingTimeout: 5 * time.Second, ConnectTimeout: time.Hour})
 	var reason string
 	srv.OnConnection(func(s *Socket) { s.OnDisconnect(func(r string) { reason = r }) })
@@ -312,7 +313,7 @@ func TestHeartbeat(t *testing.T) {
 	}
 }
 
-func TestSlowConsumer(t *testing.T) {
+func TestServerSlowConsumer(t *testing.T) {
 	srv, loop := demoServer(t, ServerOptions{MaxOutput: 1000})
 	sender, fast, slow := join(t, srv), join(t, srv), join(t, srv)
 	slow.stuck = true
@@ -341,7 +342,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 }
 
-func TestTokenAuth(t *testing.T) {
+func TestServerTokenAuth(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{})
 	srv.Use(TokenAuth("s3cret"))
 	for _, bad := range []string{`40`, `40{"token":"wrong"}`, `40{"token":7}`, `40{"token":"s3cret!"}`} {
@@ -362,18 +363,19 @@ func TestTokenAuth(t *testing.T) {
 	}
 }
 
-func TestMaxConns(t *testing.T) {
+func TestServerMaxConns(t *testing.T) {
 	srv, _ := newFakeServer(t, ServerOptions{MaxConns: 2})
 	a, _ := join(t, srv), join(t, srv)
 	c := &fakeConn{srv: srv}
-	c.s = srv.handleOpen(c, 99, "127.0.0.1:9")
+	c.s = srv.newSocket(c, 99, "127.0.0.1:9")
+	srv.handleOpen(c.s)
 	expectClosed(t, c, "server full: 2 connections already")
-	srv.handleClose(c.s, nil)
-	srv.handleClose(a.s, nil)
+	srv.handleClose(c.s, ReasonTransportClose)
+	srv.handleClose(a.s, ReasonTransportClose)
 	join(t, srv) // room again
 }
 
-func TestShutdown(t *testing.T) {
+func TestServerShutdown(t *testing.T) {
 	srv, loop := newFakeServer(t, ServerOptions{})
 	var reasons []string
 	srv.OnConnection(func(s *Socket) { s.OnDisconnect(func(r string) { reasons = append(reasons, r) }) })
@@ -386,14 +388,15 @@ func TestShutdown(t *testing.T) {
 		t.Fatalf("reasons %q", reasons)
 	}
 	late := &fakeConn{srv: srv}
-	late.s = srv.handleOpen(late, 50, "x")
+	late.s = srv.newSocket(late, 50, "x")
+	srv.handleOpen(late.s)
 	expectClosed(t, late, ReasonShuttingDown)
-	srv.handleClose(a.s, nil)
-	srv.handleClose(b.s, nil)
+	srv.handleClose(a.s, ReasonTransportClose)
+	srv.handleClose(b.s, ReasonTransportClose)
 	if loop.stopped {
 		t.Fatal("stopped with a connection still open")
 	}
-	srv.handleClose(late.s, nil)
+	srv.handleClose(late.s, ReasonTransportClose)
 	if !loop.stopped {
 		t.Fatal("not stopped after the last connection closed")
 	}
@@ -414,7 +417,7 @@ func TestServerDisconnect(t *testing.T) {
 	}
 }
 
-func TestAckOnce(t *testing.T) {
+func TestServerAckOnce(t *testing.T) {
 	srv, _ := newFakeServer(t, ServerOptions{})
 	var errs []error
 	srv.OnConnection(func(s *Socket) {
@@ -430,7 +433,7 @@ func TestAckOnce(t *testing.T) {
 	}
 }
 
-func TestClientClose(t *testing.T) {
+func TestServerClientClose(t *testing.T) {
 	srv, _ := newFakeServer(t, ServerOptions{})
 	var reason string
 	srv.OnConnection(func(s *Socket) { s.OnDisconnect(func(r string) { reason = r }) })

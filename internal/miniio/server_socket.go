@@ -122,6 +122,9 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // socket that has ended is dropped, as in socket.io.
 func (s *Socket) Emit(event string, args ...any) error {
 	frame, err := AppendEventFrame(nil, wire.NoAck, event, args...)
+	if err == nil {
+		err = s.srv.checkSize(frame)
+	}
 	if err != nil {
 		return err
 	}
@@ -138,6 +141,9 @@ func (s *Socket) Emit(event string, args ...any) error {
 func (s *Socket) EmitWithAck(event string, timeout time.Duration, cb func(args []json.RawMessage, err error), args ...any) error {
 	id := int((s.nextAck.Add(1) - 1) % (wire.MaxAckID + 1))
 	frame, err := AppendEventFrame(nil, id, event, args...)
+	if err == nil {
+		err = s.srv.checkSize(frame)
+	}
 	if err != nil {
 		return err
 	}

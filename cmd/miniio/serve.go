@@ -1,0 +1,461 @@
+package main
+
+// miniio serve: the demo server. What it does with each event is written
+// out in demo() below, the way a Node program would write it:
+//
+//	chat "hi"       → the others get ["chat", NAME, "hi"] (only the sender's
+//	                  rooms, if it joined any); socket.broadcast.emit
+//	shout "hi"      → everyone, the sender too, gets ["shout", NAME, "hi"]; io.emit
+//	echo …          → acknowledged with the same arguments
+//	join "r" / leave "r"  → in or out of room r (acknowledged with the rooms it is in)
+//	on connect      → the others get ["user joined", NAME]
+//	on disconnect   → the others get ["user left", NAME]
+//
+// NAME is the "name" of the CONNECT's auth object (`40{"name":"ann"}`), or
+// the socket's id when there is none.
+//
+// It also answers the benchmark's events (the contract is at the top of
+// scripts/bench): echo, count, count_done, bcast → "msg", mem → {rss,
+// heap}; and `stats` → {conns, connected, goroutines}, which the tests use
+// to check that nothing leaks.
+//
+// Run:
+//
+//	Terminal A:  ./bin/miniio serve -wire          # every frame, as length and text
+//	Terminal B:  ./bin/miniio listen
+//	Terminal C:  ./bin/miniio emit -ack echo hi
+//
+// Other ways to run it:
+//
+//	./bin/miniio serve -trace                    # and the socket calls: epoll_wait, accept4, read, writev
+//	./bin/miniio serve -token s3cret             # a CONNECT must carry 40{"token":"s3cret"}
+//	./bin/miniio serve -ping-interval 2s -ping-timeout 1s   # see a stopped client time out (kill -STOP)
+//	./bin/miniio serve -max-payload 100          # see a long message refused
+//	./bin/miniio serve -q                        # errors only (benchmarks)
+//
+// Watch:
+//
+//	ss -tnp 'sport = :7070'                      # the clients; Send-Q grows for one that stopped reading
+//	ls /proc/$(pgrep -n miniio)/fd | wc -l       # one descriptor per client, plus the loop's own
+//
+// Ctrl-C (SIGINT) or SIGTERM: every client gets CLOSE "server shutting
+// down", and the server exits 0 within a few seconds.
+//
+// See: lessons/11-emit-and-on.md, lessons/12-acks-and-rooms.md,
+// lessons/13-stress-and-limits.md; man 7 epoll.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fatih/color"
+
+	"socklab/internal/miniio"
+	"socklab/internal/sys"
+)
+
+// shutdownTimeout bounds a graceful shutdown: clients that do not take
+// their CLOSE frame within it are cut off.
+const shutdownTimeout = 3 * time.Second
+
+func runServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", miniio.DefaultAddr, "where to listen: HOST:PORT (127.0.0.1: this machine only; :7070: every interface)")
+	token := fs.String("token", "", "let in only clients whose CONNECT carries this token: 40{\"token\":\"…\"}")
+	var o miniio.ServerOptions
+	fs.DurationVar(&o.PingInterval, "ping-interval", miniio.DefaultPingInterval, "how often to send PING")
+	fs.DurationVar(&o.PingTimeout, "ping-timeout", miniio.DefaultPingTimeout, "how long to wait for PONG before \"ping timeout\"")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", miniio.DefaultConnectTimeout, "how long a new connection may take to send CONNECT")
+	fs.IntVar(&o.MaxPayload, "max-payload", miniio.DefaultMaxPayload, "the largest packet accepted, in bytes")
+	fs.IntVar(&o.MaxConns, "max-conns", miniio.DefaultMaxConns, "the most connections at once (-1: no limit)")
+	fs.IntVar(&o.MaxOutput, "max-output", miniio.DefaultMaxOutput, "bytes that may wait to be sent to one client before it is dropped as a slow consumer (-1: no limit)")
+	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
+	wire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
+	sys.RegisterFlags(fs) // -q, -explain, -step, -color
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: miniio serve [-addr 127.0.0.1:7070] [-token T] [-wire] [-trace] [-q] [limits]\n\n"+
+			"The demo server: chat, echo, join, leave, shout, and the benchmark's events.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "miniio serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := sys.Configure(); err != nil {
+		fmt.Fprintf(os.Stderr, "miniio serve: %v\n", err)
+		return 2
+	}
+	if msg := checkLimits(o); msg != "" {
+		fmt.Fprintf(os.Stderr, "miniio serve: %s\n", msg)
+		return 2
+	}
+	quiet := flagSet(fs, "q")
+	// A server's trace is every epoll_wait, read and write of every
+	// client: off unless asked for (-trace, or -explain/-step, which are
+	// about the trace).
+	sys.SetTracing(!quiet && (*trace || flagSet(fs, "explain") || flagSet(fs, "step")))
+	log := &logger{quiet: quiet}
+
+	var srv *miniio.Server
+	var logConnection func(*miniio.Socket)
+	if !quiet {
+		logConnection = logHooks(&o, &srv, log, *wire)
+	}
+	srv = miniio.NewServer(o)
+	if *token != "" {
+		srv.Use(miniio.TokenAuth(*token))
+	}
+	demo(srv, log)
+	if logConnection != nil {
+		srv.OnConnection(logConnection)
+	}
+
+	// socket → setsockopt(SO_REUSEADDR) → bind → listen (man 2 each);
+	// non-blocking, because the event loop must never wait in accept.
+	listenFD, err := miniio.Listen(*addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, sys.Failure("listen on "+*addr, unwrapErrno(err)))
+		return 1
+	}
+	log.info("listening on %s (ping every %v, timeout %v; maxPayload %d)", *addr, o.PingInterval, o.PingTimeout, srv.Options().MaxPayload)
+	if *token == "" && !loopback(*addr) {
+		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", *addr)
+	}
+
+	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		log.info("%v: shutting down", sig)
+		srv.Shutdown(shutdownTimeout)
+	}()
+
+	// The event loop: epoll_wait, accept4, read, writev, … until Shutdown.
+	if err := srv.Serve(listenFD); err != nil {
+		fmt.Fprintln(os.Stderr, sys.Failure("event loop", unwrapErrno(err)))
+		return 1
+	}
+	log.info("bye")
+	return 0
+}
+
+// demo registers the demo's and the benchmark's events.
+func demo(srv *miniio.Server, log *logger) {
+	srv.OnConnection(func(s *miniio.Socket) {
+		name := nameOf(s)
+		s.Broadcast().Emit("user joined", name)
+
+		// chat: to the others, or only the sender's rooms when it joined any.
+		s.On("chat", func(args []json.RawMessage, ack func(...any) error) {
+			out := s.Broadcast()
+			if rooms := s.Rooms(); len(rooms) > 0 {
+				out = s.To(rooms[0])
+				for _, r := range rooms[1:] {
+					out = out.To(r)
+				}
+			}
+			out.Emit("chat", prepend(name, args)...)
+			ack()
+		})
+		// shout: everyone, the sender included.
+		s.On("shout", func(args []json.RawMessage, ack func(...any) error) {
+			srv.Emit("shout", prepend(name, args)...)
+			ack()
+		})
+		// echo: the arguments come back as the ack. Also the benchmark's
+		// round trip.
+		s.On("echo", func(args []json.RawMessage, ack func(...any) error) {
+			ack(raw(args)...)
+		})
+		s.On("join", func(args []json.RawMessage, ack func(...any) error) {
+			if room, ok := roomArg(s, args, ack, log); ok {
+				s.Join(room)
+				ack(s.Rooms())
+			}
+		})
+		s.On("leave", func(args []json.RawMessage, ack func(...any) error) {
+			if room, ok := roomArg(s, args, ack, log); ok {
+				s.Leave(room)
+				ack(s.Rooms())
+			}
+		})
+		s.OnDisconnect(func(reason string) {
+			s.Broadcast().Emit("user left", name)
+		})
+
+		// The benchmark's events (scripts/bench, "The workload contract").
+		counted := 0
+		s.On("count", func([]json.RawMessage, func(...any) error) { counted++ })
+		s.On("count_done", func(_ []json.RawMessage, ack func(...any) error) {
+			ack(counted)
+			counted = 0
+		})
+		s.On("bcast", func(args []json.RawMessage, _ func(...any) error) {
+			if len(args) > 0 {
+				s.Broadcast().Emit("msg", args[0])
+			}
+		})
+		s.On("mem", func(_ []json.RawMessage, ack func(...any) error) {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			ack(map[string]uint64{"rss": rss(&m), "heap": m.HeapAlloc})
+		})
+		s.On("stats", func(_ []json.RawMessage, ack func(...any) error) {
+			st := srv.Stats()
+			ack(map[string]int{"conns": st.Conns, "connected": st.Connected, "goroutines": runtime.NumGoroutine()})
+		})
+	})
+}
+
+// nameOf is the name the client gave in CONNECT's auth, or its id.
+func nameOf(s *miniio.Socket) string {
+	var auth struct {
+		Name any `json:"name"`
+	}
+	json.Unmarshal(s.Auth(), &auth) // no auth, or no name: the id will do
+	if name, ok := auth.Name.(string); ok && name != "" && utf8.RuneCountInString(name) <= 40 {
+		return name
+	}
+	return s.ID()
+}
+
+// roomArg reads join's and leave's argument, a room name.
+func roomArg(s *miniio.Socket, args []json.RawMessage, ack func(...any) error, log *logger) (string, bool) {
+	var room string
+	if len(args) == 0 || json.Unmarshal(args[0], &room) != nil || room == "" {
+		ack(map[string]string{"error": "join and leave take a room name, a non-empty string"})
+		log.warn("%s: join/leave without a room name", s.ID())
+		return "", false
+	}
+	return room, true
+}
+
+// prepend puts the sender's name in front of the arguments.
+func prepend(name string, args []json.RawMessage) []any {
+	out := make([]any, 0, len(args)+1)
+	out = append(out, name)
+	return append(out, raw(args)...)
+}
+
+func raw(args []json.RawMessage) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = a
+	}
+	return out
+}
+
+// rss is the resident set size, what the machine really gives the
+// process: VmRSS from /proc/self/status on Linux. Elsewhere, the memory
+// the Go runtime holds from the system stands in for it.
+func rss(m *runtime.MemStats) uint64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				if kb, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+					return kb * 1024
+				}
+			}
+		}
+	}
+	return m.Sys
+}
+
+// logHooks fills in the server's hooks so that it logs every connection,
+// event and ending, and with -wire every frame; it returns the connection
+// handler that logs the events. Only without -q: the benchmark's server
+// prints nothing per event. srv is where the server will be once it is
+// made.
+func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bool) func(*miniio.Socket) {
+	names := make(map[*miniio.Socket]string) // connected sockets; loop goroutine only
+	o.OnOpen = func(s *miniio.Socket) {
+		if wire {
+			log.line(fmt.Sprintf("fd %d: connection from %s", s.FD(), s.Peer()))
+		}
+	}
+	onConnection := func(s *miniio.Socket) {
+		name := safe(nameOf(s))
+		names[s] = name
+		log.line(color.GreenString("%s connected", name) +
+			fmt.Sprintf(": sid %s, fd %d, %s (%d online)", s.ID(), s.FD(), s.Peer(), (*srv).Stats().Connected))
+		s.OnAny(func(event string, args []json.RawMessage) {
+			line := color.CyanString(name) + ": " + color.YellowString(safe(event))
+			if len(args) > 0 {
+				line += " " + argsText(args)
+			}
+			log.line(line)
+		})
+	}
+	o.OnClose = func(s *miniio.Socket, reason string) {
+		if name, ok := names[s]; ok {
+			delete(names, s)
+			log.line(color.MagentaString("%s disconnected", name) +
+				fmt.Sprintf(": %s (%d online)", reason, (*srv).Stats().Connected))
+			return
+		}
+		// It never completed CONNECT: a raw client, a refused token, a limit.
+		log.line(color.RedString("fd %d (%s) closed", s.FD(), s.Peer()) + ": " + reason)
+	}
+	if wire {
+		o.OnFrame = func(s *miniio.Socket, sent bool, frame []byte) {
+			arrow := "←"
+			if sent {
+				arrow = "→"
+			}
+			log.line(fmt.Sprintf("fd %d %s 0x%08x %s", s.FD(), arrow, len(frame)-4, frameText(frame[4:])))
+		}
+	}
+	return onConnection
+}
+
+// argsText shows an event's arguments as compact JSON, separated by
+// spaces, cut short when long (a benchmark payload can be 1 MiB).
+func argsText(args []json.RawMessage) string {
+	var b bytes.Buffer
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if json.Compact(&b, a) != nil {
+			b.Write(a)
+		}
+		if b.Len() > 200 {
+			return b.String()[:200] + "…"
+		}
+	}
+	return b.String()
+}
+
+// frameText is a frame's text for -wire: as it is when it is printable,
+// with \xNN for bytes that would upset a terminal (a hostile client can
+// send anything), cut short after 200 bytes.
+func frameText(text []byte) string {
+	const max = 200
+	more := ""
+	if len(text) > max {
+		more = fmt.Sprintf("… (%d more bytes)", len(text)-max)
+		text = text[:max]
+	}
+	return safe(string(text)) + more
+}
+
+// safe replaces control characters and broken UTF-8 with \xNN, so that
+// names and event names from clients cannot move the cursor or change
+// the colours of the log.
+func safe(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r < 0x20 || r == 0x7f || (r == utf8.RuneError && size <= 1) || (r >= 0x80 && r < 0xa0) {
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// logger prints the server's log on stderr, next to the trace. -q leaves
+// only errors.
+type logger struct {
+	mu    sync.Mutex
+	quiet bool
+}
+
+func (l *logger) line(s string) {
+	if l.quiet {
+		return
+	}
+	l.mu.Lock()
+	fmt.Fprintln(os.Stderr, s)
+	l.mu.Unlock()
+}
+
+func (l *logger) info(format string, args ...any) { l.line(fmt.Sprintf(format, args...)) }
+
+func (l *logger) warn(format string, args ...any) {
+	l.line(color.YellowString("warning: "+format, args...))
+}
+
+func (l *logger) error(format string, args ...any) {
+	l.mu.Lock()
+	fmt.Fprintln(os.Stderr, color.RedString("miniio serve: "+format, args...))
+	l.mu.Unlock()
+}
+
+// checkLimits refuses flag values that make no sense.
+func checkLimits(o miniio.ServerOptions) string {
+	switch {
+	case o.PingInterval <= 0 || o.PingTimeout <= 0 || o.ConnectTimeout <= 0:
+		return "-ping-interval, -ping-timeout and -connect-timeout must be more than 0"
+	case o.MaxPayload < 16 || o.MaxPayload > 1<<31-1:
+		return "-max-payload must be from 16 to 2147483647 bytes"
+	case o.MaxConns == 0 || o.MaxConns < -1:
+		return "-max-conns must be 1 or more (-1: no limit)"
+	case o.MaxOutput == 0 || o.MaxOutput < -1:
+		return "-max-output must be 1 or more bytes (-1: no limit)"
+	}
+	return ""
+}
+
+// flagSet says whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// loopback says whether addr only listens on this machine.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// unwrapErrno digs the errno out of "bind 127.0.0.1:7070: EADDRINUSE", so
+// sys.Failure can name it and give its hint.
+func unwrapErrno(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
+}

@@ -1,0 +1,55 @@
+package miniio
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"socklab/internal/sys"
+)
+
+// ListenBacklog is listen(2)'s backlog for the server: how many finished
+// connections may wait for accept. The kernel caps it at
+// /proc/sys/net/core/somaxconn.
+const ListenBacklog = 1024
+
+// Listen makes the listening socket Serve wants: socket, SO_REUSEADDR
+// (so a restarted server can bind while old connections sit in
+// TIME_WAIT), bind, listen. addr is "127.0.0.1:7070", "[::1]:7070" or
+// ":7070" (every address: reachable from the network). Each call goes
+// through the traced layer, so with tracing on they are printed.
+func Listen(addr string) (int, error) {
+	domain, sa, err := sys.ParseAddr(addr)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := sys.Socket(domain, listenType, 0)
+	if err != nil {
+		return -1, fmt.Errorf("socket: %w", err)
+	}
+	steps := []struct {
+		name string
+		call func() error
+	}{
+		{"setsockopt SO_REUSEADDR", func() error { return sys.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1) }},
+		{"bind " + addr, func() error { return sys.Bind(fd, sa) }},
+		{"listen", func() error { return sys.Listen(fd, ListenBacklog) }},
+	}
+	for _, step := range steps {
+		if err := step.call(); err != nil {
+			sys.Close(fd)
+			return -1, fmt.Errorf("%s: %w", step.name, err)
+		}
+	}
+	return fd, nil
+}
+
+// BoundAddr is the address a listening socket got, "127.0.0.1:41234":
+// the way to learn the port after listening on port 0.
+func BoundAddr(fd int) (string, error) {
+	sa, err := sys.Getsockname(fd)
+	if err != nil {
+		return "", err
+	}
+	return sys.Addr(sa), nil
+}
