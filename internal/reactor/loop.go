@@ -127,13 +127,15 @@ func New(h Handler, o Options) (*Loop, error) {
 	return &Loop{h: h, opt: o, p: p, readBuf: make([]byte, o.ReadSize), start: time.Now()}, nil
 }
 
-// Serve adds a listening socket. It must be non-blocking (on Linux, made
-// with SOCK_NONBLOCK): the loop calls accept until EAGAIN, and on a
-// blocking socket the last call would wait forever. The loop owns the
-// descriptor from now on and closes it when Run returns. Call Serve
+// Serve adds a listening socket. It makes the socket non-blocking first
+// (fcntl F_SETFL O_NONBLOCK), whatever it was: the loop calls accept
+// until EAGAIN, and on a blocking socket that last call would wait
+// forever, and so would every connection. (A socket made with
+// SOCK_NONBLOCK already is; the call then changes nothing.) The loop owns
+// the descriptor from now on and closes it when Run returns. Call Serve
 // before Run, or from the loop's goroutine.
 func (l *Loop) Serve(listenFD int) error {
-	if err := l.p.prepareListener(listenFD); err != nil {
+	if err := sys.SetNonblock(listenFD); err != nil {
 		return err
 	}
 	want := wantRead

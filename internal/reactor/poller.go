@@ -35,9 +35,8 @@ type pollerAPI interface {
 	// only method other goroutines call. drainWake resets it.
 	wake() error
 	drainWake()
-	// prepareListener readies a listening socket; accept takes one
-	// connection off it, non-blocking.
-	prepareListener(fd int) error
+	// accept takes one connection off a listening socket, and makes it
+	// non-blocking.
 	accept(listenFD int) (int, unix.Sockaddr, error)
 	close()
 }

@@ -104,10 +104,6 @@ func (p *poller) wake() error {
 
 func (p *poller) drainWake() {}
 
-// macOS has no SOCK_NONBLOCK flag for socket(): the listening socket is
-// made non-blocking here.
-func (p *poller) prepareListener(fd int) error { return sys.SetNonblock(fd) }
-
 // macOS has no accept4 either: accept, then fcntl.
 func (p *poller) accept(listenFD int) (int, unix.Sockaddr, error) {
 	fd, peer, err := sys.Accept(listenFD)

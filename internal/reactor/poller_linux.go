@@ -97,10 +97,6 @@ func (p *poller) drainWake() {
 	sys.Read(p.wakeFD, count[:])
 }
 
-// The listening socket was made with SOCK_NONBLOCK at socket(); nothing
-// to do here.
-func (p *poller) prepareListener(fd int) error { return nil }
-
 // accept uses accept4's flags so the new socket is non-blocking from its
 // first moment, without a separate fcntl call.
 func (p *poller) accept(listenFD int) (int, unix.Sockaddr, error) {

@@ -20,6 +20,5 @@ func (p *poller) modify(fd int, old, want interest) error         { return errNo
 func (p *poller) wait(msec int) ([]event, error)                  { return nil, errNoPoller }
 func (p *poller) wake() error                                     { return errNoPoller }
 func (p *poller) drainWake()                                      {}
-func (p *poller) prepareListener(fd int) error                    { return errNoPoller }
 func (p *poller) accept(listenFD int) (int, unix.Sockaddr, error) { return -1, nil, errNoPoller }
 func (p *poller) close()                                          {}

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The event loop's calls on macOS and FreeBSD: kqueue, kevent and fcntl.
+// The event loop's calls on macOS and FreeBSD: kqueue and kevent.
 // There is no strace there; the lines follow the same name(args) = result
 // shape, with kevent's structs written field by field as truss and
 // ktrace/kdump show them. socklab's tests run on Linux, so this notation
@@ -55,22 +55,6 @@ func Kevent(kq int, changes, events []unix.Kevent_t, timeout *unix.Timespec) (in
 		n = 0
 	}
 	return n, err
-}
-
-// SetNonblock is fcntl(fd, F_SETFL, O_NONBLOCK): make calls on fd return
-// EAGAIN instead of waiting. Linux can ask for this in socket and accept4
-// (SOCK_NONBLOCK); macOS cannot, so it takes this extra call.
-func SetNonblock(fd int) error {
-	args := ""
-	if tracing {
-		args = fdArg(fd) + ", F_SETFL, O_NONBLOCK"
-		pause("fcntl", args, fd)
-	}
-	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, unix.O_NONBLOCK)
-	if tracing {
-		emit("fcntl", args, 0, err, fd, "")
-	}
-	return err
 }
 
 func kevents(evs []unix.Kevent_t) string {
@@ -137,5 +121,4 @@ func timespec(ts *unix.Timespec) string {
 func init() {
 	about["kqueue"] = "make a kernel event queue: the list of descriptors to watch"
 	about["kevent"] = "change what the queue watches, and wait until something watched is ready"
-	about["fcntl"] = "make the descriptor non-blocking: calls return EAGAIN instead of waiting"
 }
