@@ -58,6 +58,9 @@ func main() {
 	if err != nil {
 		sys.Fatalf("-addr: %v", err)
 	}
+	if *connsFlag > 0 {
+		manyConns(domain, server) // many connections at once (conns.go); it exits
+	}
 
 	// 1. socket(2): a new TCP endpoint, file descriptor 3.
 	fd, err := sys.Socket(domain, unix.SOCK_STREAM, unix.IPPROTO_TCP)

@@ -50,6 +50,8 @@ import (
 // A new mode is one more line here and a file of its own.
 var modes = map[string]func(listenFD int){
 	"iterative": serveIterative, // one client at a time (this file)
+	"threads":   serveThreads,   // a goroutine, and so a thread, per client (threads.go)
+	"epoll":     serveEpoll,     // every client on one event loop (epoll.go)
 }
 
 // The flags the serving code needs, set once in main before any client
