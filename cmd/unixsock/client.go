@@ -1,0 +1,206 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"socklab/internal/sys"
+)
+
+// send is the client: for a stream, stdin goes to the socket and the
+// reply to stdout, as tcpclient does over TCP; with -dgram, each argument
+// is one datagram.
+func send(args []string) {
+	fs := flag.NewFlagSet("unixsock send", flag.ExitOnError)
+	where := addressFlags(fs)
+	dgram := fs.Bool("dgram", false, "send datagrams (SOCK_DGRAM), one per MSG argument, and print one reply each")
+	timeout := fs.Duration("timeout", 2*time.Second, "with -dgram: how long to wait for each reply")
+	parse(fs, args)
+	ep := where()
+	if *dgram {
+		sendDatagrams(ep, fs.Args(), *timeout)
+		return
+	}
+	if fs.NArg() > 0 {
+		sys.Fatalf("unexpected argument %q: a stream's data comes from stdin (or use -dgram MSG...)", fs.Arg(0))
+	}
+
+	// 1. socket(2): a unix stream socket.
+	fd, err := sys.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		sys.Fatal("socket", err)
+	}
+
+	// 2. connect(2). Nothing goes over a wire: the kernel looks the name
+	// up (a file path is checked like any file: it must exist, and we
+	// need write permission on it) and joins us to the listening socket.
+	// ENOENT: no such file. ECONNREFUSED: a socket file, but no server
+	// has it open any more.
+	if err := sys.Connect(fd, ep.addr); err != nil {
+		connectFailed(ep, err)
+	}
+
+	// 2a. getsockopt(2) SO_PEERCRED works from this side too: the
+	// server's pid, uid and gid, from when it called listen.
+	showPeer(fd)
+
+	// 3. Both directions at once, as in tcpclient: a goroutine copies
+	// stdin to the socket while this one copies the socket to stdout, so
+	// big inputs cannot deadlock (the echo must be read while we still
+	// send). The reader starts when the sender is done or stuck, which
+	// keeps the trace in the same order run after run for small inputs.
+	sent := make(chan struct{})
+	go func() {
+		copyStdin(fd)
+		startReceiving()
+		close(sent)
+	}()
+	<-receiverTurn
+	copyToStdout(fd)
+	<-sent
+
+	// 4. close(2).
+	if err := sys.Close(fd); err != nil {
+		sys.Fatal("close", err)
+	}
+}
+
+// connectFailed ends the program on a failed connect, saying what it
+// means for a unix socket.
+func connectFailed(ep endpoint, err error) {
+	fmt.Fprintln(os.Stderr, sys.Failure("connect "+ep.name, err))
+	switch {
+	case errors.Is(err, unix.ECONNREFUSED) && ep.path != "":
+		fmt.Fprintf(os.Stderr, "why: %s is a socket file, but no server has it open: a stale file from a server that is gone\n", ep.path)
+	case errors.Is(err, unix.ECONNREFUSED):
+		fmt.Fprintf(os.Stderr, "why: no socket is bound to the abstract name %s\n", ep.name)
+	case errors.Is(err, unix.EACCES):
+		fmt.Fprintf(os.Stderr, "why: connecting needs write permission on the socket file (ls -l %s)\n", ep.path)
+	}
+	os.Exit(1)
+}
+
+// receiverTurn is closed when the receiving side may start reading.
+var (
+	receiverTurn = make(chan struct{})
+	turnGiven    sync.Once
+)
+
+func startReceiving() { turnGiven.Do(func() { close(receiverTurn) }) }
+
+// copyStdin writes stdin to the socket, then shutdown(SHUT_WR): "no more
+// data from me", and the server's read returns 0.
+func copyStdin(fd int) {
+	buf := make([]byte, 4096)
+	for {
+		// Reading stdin is not a socket call, so it is not traced. If it
+		// waits (a person typing), the receiver starts meanwhile.
+		stuck := time.AfterFunc(100*time.Millisecond, startReceiving)
+		n, err := os.Stdin.Read(buf)
+		stuck.Stop()
+		if n > 0 {
+			stuck := time.AfterFunc(100*time.Millisecond, startReceiving)
+			werr := writeAll(fd, buf[:n])
+			stuck.Stop()
+			if werr != nil {
+				sys.Fatal("write", werr)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			sys.Fatal("reading stdin", err)
+		}
+	}
+	if err := sys.Shutdown(fd, unix.SHUT_WR); err != nil {
+		sys.Fatal("shutdown", err)
+	}
+}
+
+// copyToStdout copies the socket to stdout until the server is done
+// (read returns 0).
+func copyToStdout(fd int) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := sys.Read(fd, buf)
+		if err != nil {
+			sys.Fatal("read", err)
+		}
+		if n == 0 {
+			return
+		}
+		if _, err := os.Stdout.Write(buf[:n]); err != nil {
+			sys.Fatal("writing stdout", err)
+		}
+	}
+}
+
+// sendDatagrams sends each message as one datagram, then reads one reply
+// per message, as udpecho send does over UDP.
+func sendDatagrams(ep endpoint, msgs []string, timeout time.Duration) {
+	if len(msgs) == 0 {
+		sys.Fatalf("nothing to send: with -dgram, give each datagram as an argument: unixsock send -dgram -path P hi there")
+	}
+	if timeout <= 0 {
+		sys.Fatalf("-timeout must be more than 0, not %v", timeout)
+	}
+	if runtime.GOOS != "linux" {
+		sys.Fatalf("-dgram replies need this socket to have a name; binding to none (autobind) gives it one: %v", sys.ErrOnlyLinux)
+	}
+
+	// 1. socket(2): a unix datagram socket.
+	fd, err := sys.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		sys.Fatal("socket", err)
+	}
+
+	// 2. bind(2) with no name at all (length 2, just the family): Linux
+	// "autobinds" the socket to a fresh abstract name. Without a name of
+	// our own, the server would have no address to send the reply to:
+	// unlike UDP, a unix datagram socket gets no name by sending.
+	if err := sys.Bind(fd, &unix.SockaddrUnix{}); err != nil {
+		sys.Fatal("bind", err)
+	}
+	if me, err := sys.Getsockname(fd); err == nil {
+		sys.Note("the kernel named this socket %s", sys.Addr(me))
+	}
+
+	// 3. SO_RCVTIMEO: give up waiting for a reply after timeout.
+	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, timeout); err != nil {
+		sys.Fatal("setsockopt SO_RCVTIMEO", err)
+	}
+
+	// 4. sendto(2) each datagram to the server's name, then one recvfrom
+	// per reply: each takes exactly one datagram.
+	for _, m := range msgs {
+		if _, err := sys.Sendto(fd, []byte(m), 0, ep.addr); err != nil {
+			connectFailed(ep, err) // ENOENT, ECONNREFUSED: the same causes as for connect
+		}
+	}
+	buf := make([]byte, 65536)
+	for i := range msgs {
+		n, _, err := sys.Recvfrom(fd, buf, 0)
+		if err == unix.EAGAIN {
+			fmt.Fprintf(os.Stderr, "unixsock: no reply within %v (%d of %d replies arrived)\n", timeout, i, len(msgs))
+			os.Exit(1)
+		}
+		if err != nil {
+			sys.Fatal("recvfrom", err)
+		}
+		fmt.Printf("%s\n", buf[:n])
+	}
+
+	// 5. close(2).
+	if err := sys.Close(fd); err != nil {
+		sys.Fatal("close", err)
+	}
+}
