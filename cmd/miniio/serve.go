@@ -8,11 +8,12 @@ package main
 //	shout "hi"      → everyone, the sender too, gets ["shout", NAME, "hi"]; io.emit
 //	echo …          → acknowledged with the same arguments
 //	join "r" / leave "r"  → in or out of room r (acknowledged with the rooms it is in)
-//	on connect      → the others get ["user joined", NAME]
-//	on disconnect   → the others get ["user left", NAME]
+//	on connect      → the others get ["user joined", NAME]   (named clients only)
+//	on disconnect   → the others get ["user left", NAME]     (named clients only)
 //
 // NAME is the "name" of the CONNECT's auth object (`40{"name":"ann"}`), or
-// the socket's id when there is none.
+// the socket's id when there is none. Clients without a name (miniio emit
+// and listen, benchmark clients) are not announced.
 //
 // It also answers the benchmark's events (the contract is at the top of
 // scripts/bench): echo, count, count_done, bcast → "msg", mem → {rss,
@@ -162,8 +163,14 @@ func runServe(args []string) int {
 // demo registers the demo's and the benchmark's events.
 func demo(srv *miniio.Server, log *logger) {
 	srv.OnConnection(func(s *miniio.Socket) {
-		name := nameOf(s)
-		s.Broadcast().Emit("user joined", name)
+		name, named := nameOf(s)
+		// Only a client that gave a name is announced: a chat user. The
+		// others (miniio emit, listen, a benchmark's ten thousand
+		// connections) come and go quietly; announcing each of N arrivals
+		// to everyone already there would cost N² frames.
+		if named {
+			s.Broadcast().Emit("user joined", name)
+		}
 
 		// chat: to the others, or only the sender's rooms when it joined any.
 		s.On("chat", func(args []json.RawMessage, ack func(...any) error) {
@@ -199,9 +206,11 @@ func demo(srv *miniio.Server, log *logger) {
 				ack(s.Rooms())
 			}
 		})
-		s.OnDisconnect(func(reason string) {
-			s.Broadcast().Emit("user left", name)
-		})
+		if named {
+			s.OnDisconnect(func(reason string) {
+				s.Broadcast().Emit("user left", name)
+			})
+		}
 
 		// The benchmark's events (scripts/bench, "The workload contract").
 		counted := 0
@@ -228,16 +237,17 @@ func demo(srv *miniio.Server, log *logger) {
 	})
 }
 
-// nameOf is the name the client gave in CONNECT's auth, or its id.
-func nameOf(s *miniio.Socket) string {
+// nameOf is the name the client gave in CONNECT's auth,
+// 40{"name":"ann"}, or its id when it gave none (named is false then).
+func nameOf(s *miniio.Socket) (name string, named bool) {
 	var auth struct {
 		Name any `json:"name"`
 	}
 	json.Unmarshal(s.Auth(), &auth) // no auth, or no name: the id will do
 	if name, ok := auth.Name.(string); ok && name != "" && utf8.RuneCountInString(name) <= 40 {
-		return name
+		return name, true
 	}
-	return s.ID()
+	return s.ID(), false
 }
 
 // roomArg reads join's and leave's argument, a room name.
@@ -296,7 +306,8 @@ func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bo
 		}
 	}
 	onConnection := func(s *miniio.Socket) {
-		name := safe(nameOf(s))
+		name, _ := nameOf(s)
+		name = safe(name)
 		names[s] = name
 		log.line(color.GreenString("%s connected", name) +
 			fmt.Sprintf(": sid %s, fd %d, %s (%d online)", s.ID(), s.FD(), s.Peer(), (*srv).Stats().Connected))
