@@ -1,8 +1,9 @@
 package sys
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -110,17 +111,44 @@ func writeExplanation(b *strings.Builder, name string, fd int, err error, why st
 	b.WriteString(paint(explainColor, line+"  [getsockopt TCP_INFO]") + "\n")
 }
 
-// The terminal -step reads Enter from: not stdin, which may carry the
-// data being sent.
-var tty *bufio.Reader
-
+// -step reads Enter from the terminal, /dev/tty, not from stdin, which
+// may carry the data being sent. The terminal is opened for each pause
+// and closed again, with plain system calls, so that it never keeps a
+// descriptor number: the sockets get the same numbers with -step as
+// without it (an *os.File for a terminal would also bring the Go
+// runtime's epoll descriptor, taking two more numbers for good).
 func openTTY() error {
-	f, err := os.Open("/dev/tty")
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("-step needs a terminal to read Enter from (/dev/tty): %v", err)
 	}
-	tty = bufio.NewReader(f)
+	unix.Close(fd)
 	return nil
+}
+
+// waitForEnter reads one line from the terminal.
+func waitForEnter() error {
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue // a signal came while waiting: keep waiting
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.EOF // the terminal was closed
+		}
+		if bytes.IndexByte(buf[:n], '\n') >= 0 {
+			return nil
+		}
+	}
 }
 
 var stepMu sync.Mutex
@@ -142,7 +170,7 @@ func pause(name, args string, fd int) {
 	}
 	b.WriteString(paint(explainColor, "[press Enter to make the call]"))
 	printRaw(b.String())
-	if _, err := tty.ReadString('\n'); err != nil {
+	if err := waitForEnter(); err != nil {
 		printRaw("\n")
 		stepping = false // the terminal went away: carry on without pausing
 	}
