@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -83,7 +84,7 @@ func connectFailed(ep endpoint, err error) {
 	case errors.Is(err, unix.ECONNREFUSED):
 		fmt.Fprintf(os.Stderr, "why: no socket is bound to the abstract name %s\n", ep.name)
 	case errors.Is(err, unix.EACCES):
-		fmt.Fprintf(os.Stderr, "why: connecting needs write permission on the socket file (ls -l %s)\n", ep.path)
+		fmt.Fprintf(os.Stderr, "why: connecting needs write permission on the socket file and the right to enter every directory above it (ls -ld %s %s)\n", filepath.Dir(ep.path), ep.path)
 	}
 	os.Exit(1)
 }
