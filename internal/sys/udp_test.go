@@ -56,8 +56,9 @@ func udpCalls() {
 	sys.Sendto(cli, []byte("hello world"), 0, srvAddr)
 	sys.Recvfrom(srv, buf[:4], unix.MSG_TRUNC) // = 11: the real size
 	sys.SetsockoptTimeval(cli, unix.SOL_SOCKET, unix.SO_RCVTIMEO, 20*time.Millisecond)
-	sys.Recvfrom(cli, buf, 0)                                                           // nothing comes: EAGAIN
-	sys.Sendto(cli, []byte("x"), 0, &unix.SockaddrUnix{Name: strings.Repeat("x", 200)}) // refused before the call
+	sys.Recvfrom(cli, buf, 0) // nothing comes: EAGAIN
+	// An address too long for sun_path is refused before the call.
+	sys.Sendto(cli, []byte("x"), 0, &unix.SockaddrUnix{Name: strings.Repeat("x", 200)})
 	sys.Close(cli)
 
 	// Connected UDP to a port nobody listens on: the kernel's ICMP "port
