@@ -235,13 +235,26 @@ func send(args []string) {
 	// 4. One reply per datagram sent. On loopback nothing is lost, but
 	// nothing says so: each wait ends after -timeout.
 	buf := make([]byte, maxDatagram)
-	for i := range msgs {
+	strangers := 0
+	for i := 0; i < len(msgs); {
 		call, n, err := "recvfrom", 0, error(nil)
+		var from unix.Sockaddr
 		if *connect {
 			call = "read"
 			n, err = sys.Read(fd, buf)
 		} else {
-			n, _, err = sys.Recvfrom(fd, buf, 0)
+			n, from, err = sys.Recvfrom(fd, buf, 0)
+		}
+		if err == nil && from != nil && !replyFrom(server, from) {
+			// An unconnected socket takes datagrams from anyone who
+			// knows its port, not only from the server. (A connected
+			// one is filtered by the kernel.)
+			sys.Note("a datagram from %s, not from the server: ignored", sys.Addr(from))
+			if strangers++; strangers > 100 {
+				fmt.Fprintln(os.Stderr, "udpecho: more than 100 datagrams from others than the server; giving up")
+				os.Exit(1)
+			}
+			continue
 		}
 		if err == unix.EAGAIN {
 			fmt.Fprintf(os.Stderr, "udpecho: no reply within %v (%d of %d replies arrived)\n", *timeout, i, len(msgs))
@@ -256,6 +269,7 @@ func send(args []string) {
 			failSend(call, err, server, *connect)
 		}
 		fmt.Printf("%s\n", buf[:n])
+		i++
 	}
 
 	// 5. close(2). There is no FIN to send: the server never knew a
@@ -282,6 +296,22 @@ func bytesText(n int) string {
 		return "1 byte"
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// replyFrom reports whether a datagram from `from` is the server's
+// answer: same port, and the same address unless we sent to the
+// "any" address (0.0.0.0 or ::), which the kernel delivers on loopback
+// and the reply then comes from a real address.
+func replyFrom(server, from unix.Sockaddr) bool {
+	switch s := server.(type) {
+	case *unix.SockaddrInet4:
+		f, ok := from.(*unix.SockaddrInet4)
+		return ok && f.Port == s.Port && (f.Addr == s.Addr || s.Addr == [4]byte{})
+	case *unix.SockaddrInet6:
+		f, ok := from.(*unix.SockaddrInet6)
+		return ok && f.Port == s.Port && (f.Addr == s.Addr || s.Addr == [16]byte{})
+	}
+	return false
 }
 
 // closeOnSignal makes Ctrl-C (SIGINT) and SIGTERM close the socket,

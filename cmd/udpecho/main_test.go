@@ -381,3 +381,28 @@ func compare(t *testing.T, printed, logPath string) {
 		t.Error(d)
 	}
 }
+
+// An unconnected socket takes datagrams from anyone: send prints only the
+// server's reply, and says it ignored the other one.
+func TestStrangerIgnored(t *testing.T) {
+	server := start(t, python, "-c", `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+other.bind(("127.0.0.1", 0))
+print("port", s.getsockname()[1], "other", other.getsockname()[1], flush=True)
+data, peer = s.recvfrom(65536)
+other.sendto(b"not the reply", peer)
+s.sendto(data, peer)
+`)
+	port := server.waitFor(t, `port (\d+)`)
+	other := server.waitFor(t, `other (\d+)`)
+	stdout, stderr, status := run(t, udpecho, "send", "-addr", "127.0.0.1:"+port, "the real one")
+	if status != 0 || stdout != "the real one\n" {
+		t.Fatalf("exit %d, stdout %q\n%s", status, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "# a datagram from 127.0.0.1:"+other+", not from the server: ignored") {
+		t.Errorf("the stranger's datagram was not reported:\n%s", stderr)
+	}
+}
