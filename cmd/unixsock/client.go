@@ -46,7 +46,7 @@ func send(args []string) {
 	// ENOENT: no such file. ECONNREFUSED: a socket file, but no server
 	// has it open any more.
 	if err := sys.Connect(fd, ep.addr); err != nil {
-		connectFailed(ep, err)
+		connectFailed("connect", ep, err, false)
 	}
 
 	// 2a. getsockopt(2) SO_PEERCRED works from this side too: the
@@ -74,15 +74,20 @@ func send(args []string) {
 	}
 }
 
-// connectFailed ends the program on a failed connect, saying what it
-// means for a unix socket.
-func connectFailed(ep endpoint, err error) {
-	fmt.Fprintln(os.Stderr, sys.Failure("connect "+ep.name, err))
+// connectFailed ends the program on a failed connect (or a datagram's
+// sendto, which meets the same errors), saying what it means for a unix
+// socket.
+func connectFailed(call string, ep endpoint, err error, dgram bool) {
+	fmt.Fprintln(os.Stderr, sys.Failure(call+" "+ep.name, err))
 	switch {
+	case errors.Is(err, unix.ECONNREFUSED) && dgram:
+		fmt.Fprintf(os.Stderr, "why: no datagram socket has %s: the file is stale, or a stream server has it (it refuses datagrams)\n", ep.name)
 	case errors.Is(err, unix.ECONNREFUSED) && ep.path != "":
 		fmt.Fprintf(os.Stderr, "why: %s is a socket file, but no server has it open: a stale file from a server that is gone\n", ep.path)
 	case errors.Is(err, unix.ECONNREFUSED):
 		fmt.Fprintf(os.Stderr, "why: no socket is bound to the abstract name %s\n", ep.name)
+	case errors.Is(err, unix.EPROTOTYPE):
+		fmt.Fprintf(os.Stderr, "why: the socket at %s is of the other type (stream or datagram): add or remove -dgram\n", ep.name)
 	case errors.Is(err, unix.EACCES):
 		fmt.Fprintf(os.Stderr, "why: connecting needs write permission on the socket file and the right to enter every directory above it (ls -ld %s %s)\n", filepath.Dir(ep.path), ep.path)
 	}
@@ -184,7 +189,7 @@ func sendDatagrams(ep endpoint, msgs []string, timeout time.Duration) {
 	// per reply: each takes exactly one datagram.
 	for _, m := range msgs {
 		if _, err := sys.Sendto(fd, []byte(m), 0, ep.addr); err != nil {
-			connectFailed(ep, err) // ENOENT, ECONNREFUSED: the same causes as for connect
+			connectFailed("sendto", ep, err, true) // ENOENT, ECONNREFUSED: the same causes as for connect
 		}
 	}
 	buf := make([]byte, 65536)

@@ -53,7 +53,7 @@ func sendfd(args []string) {
 		sys.Fatal("socket", err)
 	}
 	if err := sys.Connect(fd, ep.addr); err != nil {
-		connectFailed(ep, err)
+		connectFailed("connect", ep, err, false)
 	}
 
 	// 3. sendmsg(2): the data says in words what is coming; the control

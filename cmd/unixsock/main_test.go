@@ -690,3 +690,19 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("stale: exit %d\n%s", status, stderr)
 	}
 }
+
+// The wrong socket type, and a name already taken, get their own words.
+func TestWrongTypeAndNameTaken(t *testing.T) {
+	dir := t.TempDir()
+	startServer(t, dir, "serve", "-path", "stream.sock")
+	_, stderr, status := run(t, dir, "", unixsock, "send", "-dgram", "-path", "stream.sock", "x")
+	if status != 1 || !strings.Contains(stderr, "EPROTOTYPE") || !strings.Contains(stderr, "add or remove -dgram") {
+		t.Errorf("datagram to a stream server: exit %d\n%s", status, stderr)
+	}
+	name := abstractName(t)
+	startServer(t, dir, "serve", "-abstract", name)
+	_, stderr, status = run(t, dir, "", unixsock, "serve", "-abstract", name)
+	if status != 1 || !strings.Contains(stderr, "unixsock: bind @"+name+": EADDRINUSE (Address already in use)\nwhy: another socket is bound to that name") {
+		t.Errorf("abstract name taken: exit %d\n%s", status, stderr)
+	}
+}

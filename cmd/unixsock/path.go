@@ -94,7 +94,7 @@ func kindOf(mode uint32) string {
 func bindSocket(fd int, ep endpoint, mode uint32) {
 	if ep.path == "" {
 		if err := sys.Bind(fd, ep.addr); err != nil {
-			fatal("bind "+ep.name, err)
+			bindFailed(ep, err)
 		}
 		sys.Note("%s is an abstract name: no file, no permissions (any process here may connect); it vanishes with the socket", ep.name)
 		return
@@ -104,13 +104,22 @@ func bindSocket(fd int, ep endpoint, mode uint32) {
 	err := sys.Bind(fd, ep.addr)
 	unix.Umask(old)
 	if err != nil {
-		fatal("bind "+ep.name, err)
+		bindFailed(ep, err)
 	}
 	removeOnExit(ep.path)
 	var st unix.Stat_t
 	if unix.Lstat(ep.path, &st) == nil {
 		sys.Note("%s: s%s (the s is for socket); removed when we exit", ep.path, os.FileMode(st.Mode & 0o777).String()[1:])
 	}
+}
+
+// bindFailed ends the program on a failed bind. EADDRINUSE here is not
+// about ports: another socket has the name.
+func bindFailed(ep endpoint, err error) {
+	if err == unix.EADDRINUSE {
+		failf("bind %s: %s\nwhy: another socket is bound to that name (ss -xlp shows which process)", ep.name, sys.Describe(err))
+	}
+	fatal("bind "+ep.name, err)
 }
 
 // The socket file this process made, removed on every way out: normal
