@@ -63,6 +63,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fatih/color"
+	"golang.org/x/sys/unix"
 
 	"socklab/internal/miniio"
 	"socklab/internal/sys"
@@ -137,7 +138,12 @@ func runServe(args []string) int {
 		fmt.Fprintln(os.Stderr, sys.Failure("listen on "+*addr, unwrapErrno(err)))
 		return 1
 	}
-	log.info("listening on %s (ping every %v, timeout %v; maxPayload %d)", *addr, o.PingInterval, o.PingTimeout, srv.Options().MaxPayload)
+	// With port 0 the kernel picks a free port: ask it which (getsockname).
+	bound, err := miniio.BoundAddr(listenFD)
+	if err != nil {
+		bound = *addr
+	}
+	log.info("listening on %s (ping every %v, timeout %v; maxPayload %d)", bound, o.PingInterval, o.PingTimeout, srv.Options().MaxPayload)
 	if *token == "" && !loopback(*addr) {
 		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", *addr)
 	}
@@ -280,7 +286,7 @@ func raw(args []json.RawMessage) []any {
 // process: VmRSS from /proc/self/status on Linux. Elsewhere, the memory
 // the Go runtime holds from the system stands in for it.
 func rss(m *runtime.MemStats) uint64 {
-	status, err := os.ReadFile("/proc/self/status")
+	status, err := readProcFile("/proc/self/status")
 	if err == nil {
 		for _, line := range strings.Split(string(status), "\n") {
 			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
@@ -291,6 +297,35 @@ func rss(m *runtime.MemStats) uint64 {
 		}
 	}
 	return m.Sys
+}
+
+// readProcFile reads a small file with plain open/read/close. os.ReadFile
+// would do, but the first file the os package opens makes the Go runtime
+// set up its own epoll instance and eventfd (for files it can poll): two
+// more descriptors in /proc/PID/fd, which the lessons count.
+func readProcFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 4096)
+	for {
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 // logHooks fills in the server's hooks so that it logs every connection,

@@ -20,13 +20,14 @@ package miniio
 //	other goroutines ── Emit / To(room).Emit / Join ──→ emit queue (+ wake the loop)
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -248,10 +249,18 @@ func (srv *Server) Stats() Stats {
 
 // newID returns a socket id: 12 random characters of URL-safe base64, like
 // socket.io's (which are 20). Random, not a counter, so that one client
-// cannot guess another's id and send to it with To(id).
+// cannot guess another's id.
+//
+// The numbers come from math/rand/v2, whose generator (ChaCha8, seeded by
+// the kernel at start-up) is unpredictable enough here. crypto/rand would
+// do too, but on its first call it starts a Go timer (to warn if the
+// kernel's entropy is slow), and the first timer makes the Go runtime open
+// its own epoll and eventfd: two descriptors in /proc/PID/fd and calls in
+// strace that our trace does not explain.
 func newID() string {
 	var b [9]byte
-	rand.Read(b[:]) // never fails on the systems Go supports
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	b[8] = byte(rand.Uint32())
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
