@@ -36,6 +36,7 @@ var commands = []struct {
 	summary string
 }{
 	{"serve", runServe, "run the demo server (chat, echo, join, leave, shout; the benchmark's events)"},
+	{"bench", runBench, "drive a server through one benchmark workload (scripts/bench)"},
 }
 
 func main() {
