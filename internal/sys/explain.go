@@ -39,6 +39,7 @@ var about = map[string]string{
 	"epoll_wait":    "wait until some watched socket is ready, or the timeout passes",
 	"epoll_pwait":   "wait until some watched socket is ready, or the timeout passes",
 	"writev":        "send several buffers with one call",
+	"openat":        "open a file; the answer is a descriptor, like a socket's",
 }
 
 // fdInfo remembers, for -explain and -step, the addresses a descriptor was
