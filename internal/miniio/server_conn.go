@@ -353,6 +353,7 @@ func (s *Socket) finish(reason string) {
 	}
 	srv.mu.Lock()
 	s.joined = nil
+	s.gone = true
 	srv.mu.Unlock()
 	for id, pa := range s.acks {
 		delete(s.acks, id)

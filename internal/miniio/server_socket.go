@@ -41,8 +41,10 @@ type Socket struct {
 	reason       string  // why it ended, once it did
 
 	// Guarded by srv.mu: the rooms as the program asked for them (Join and
-	// Leave update this at once, the loop applies them in queue order).
+	// Leave update this at once, the loop applies them in queue order),
+	// and whether the socket has ended (then Join is ignored).
 	joined map[string]struct{}
+	gone   bool
 
 	nextAck atomic.Int64 // ack ids for EmitWithAck
 }
@@ -168,6 +170,10 @@ func (s *Socket) Except(room string) Emitter { return s.Broadcast().Except(room)
 // server's idea only: the client is not told.
 func (s *Socket) Join(room string) {
 	s.srv.mu.Lock()
+	if s.gone {
+		s.srv.mu.Unlock()
+		return
+	}
 	if s.joined == nil {
 		s.joined = make(map[string]struct{})
 	}
