@@ -37,6 +37,9 @@ var commands = []struct {
 }{
 	{"serve", runServe, "run the demo server (chat, echo, join, leave, shout; the benchmark's events)"},
 	{"bench", runBench, "drive a server through one benchmark workload (scripts/bench)"},
+	{"chat", runChat, "an interactive chat client: lines you type are chat events; /join, /leave, /shout, /quit"},
+	{"emit", runEmit, "send one event (and with -ack, wait for the answer and print it)"},
+	{"listen", runListen, "print the events the server sends, one JSON line each"},
 }
 
 func main() {

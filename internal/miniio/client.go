@@ -37,8 +37,13 @@ import (
 // ClientOptions are the client's settings. The zero value is usable: no
 // token, no reconnection, the defaults named below.
 type ClientOptions struct {
-	// Token is sent with CONNECT as 40{"token":"…"}, socket.io's `auth`.
+	// Token is sent with CONNECT as 40{"token":"…"}, for a server
+	// started with -token.
 	Token string
+	// Auth is more of the CONNECT payload, socket.io's `auth` option:
+	// Auth{"name": "ann"} sends 40{"name":"ann"} (and the token, if any,
+	// next to it). The demo server takes the chat name from it.
+	Auth map[string]any
 
 	// Reconnect makes the client come back after a connection it did not
 	// mean to lose (the server restarted, the network dropped, a ping
@@ -67,7 +72,10 @@ type ClientOptions struct {
 
 	// BufferSize is how many emits may wait while the client is not
 	// connected (before the first connection, or while reconnecting).
-	// They go out, in order, as soon as a connection is up. When the
+	// They go out, in order, as soon as a connection is up and its
+	// "connect" handlers have run (so a handler can join its rooms again
+	// first; an emit made at that very moment by another goroutine may
+	// overtake them). When the
 	// buffer is full, Emit returns ErrBufferFull and the emit is dropped:
 	// the caller learns about it, rather than memory growing without end.
 	// Default 100; negative means no buffer (Emit fails at once).
@@ -267,7 +275,7 @@ func (c *Client) Connect() error {
 		err = c.attach(cn)
 	}
 	if err != nil {
-		c.connectFailed(err)
+		c.connectFailed(err, 0)
 		reason := err.Error()
 		var ce *ConnectError
 		if errors.As(err, &ce) {

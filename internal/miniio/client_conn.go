@@ -111,13 +111,13 @@ func (c *Client) handshake(cn *clientConn) error {
 	cn.dec.MaxPayload = cn.hs.MaxPayload
 	cn.startPingTimer()
 
-	var auth []byte
-	if c.opts.Token != "" {
-		auth = fmt.Appendf(nil, `{"token":%q}`, c.opts.Token)
+	auth, err := c.connectPayload()
+	if err != nil {
+		return fail("auth: %v", err)
 	}
 	connect, err := wire.AppendConnect(nil, auth)
 	if err != nil {
-		return fail("token: %v", err)
+		return fail("auth: %v", err)
 	}
 	if err := cn.writeAll(wire.AppendFrame(nil, connect)); err != nil {
 		return fail("write CONNECT: %s", sys.Describe(err))
@@ -147,6 +147,22 @@ func (c *Client) handshake(cn *clientConn) error {
 		}
 		return fail("expected CONNECT or CONNECT_ERROR, got %s", p)
 	}
+}
+
+// connectPayload is the JSON object CONNECT carries: Auth and the token,
+// or nothing (a bare `40`) when there are neither.
+func (c *Client) connectPayload() ([]byte, error) {
+	if c.opts.Token == "" && len(c.opts.Auth) == 0 {
+		return nil, nil
+	}
+	auth := make(map[string]any, len(c.opts.Auth)+1)
+	for k, v := range c.opts.Auth {
+		auth[k] = v
+	}
+	if c.opts.Token != "" {
+		auth["token"] = c.opts.Token
+	}
+	return json.Marshal(auth) // keys in sorted order: the same bytes every time
 }
 
 // sidOf takes the "sid" out of the server's 40{"sid":"…"}.

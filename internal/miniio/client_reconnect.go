@@ -74,7 +74,7 @@ func (c *Client) reconnect() *clientConn {
 		if err == nil {
 			return cn
 		}
-		c.connectFailed(err)
+		c.connectFailed(err, attempt)
 		var ce *ConnectError
 		switch {
 		case errors.As(err, &ce):
@@ -103,9 +103,10 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return min(d, c.opts.ReconnectDelayMax)
 }
 
-// attach makes a connection that finished its handshake the live one,
-// then sends what waited in the buffer, oldest first, before any new emit
-// can slip in between (both happen under c.mu).
+// attach makes a connection that finished its handshake the live one.
+// What waited in the buffer goes out right after the "connect" handlers
+// have run, as in socket.io: a handler that joins a room again sees its
+// join go out before the messages that were meant for that room.
 func (c *Client) attach(cn *clientConn) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -120,15 +121,22 @@ func (c *Client) attach(cn *clientConn) error {
 	c.maxPayload = cn.hs.MaxPayload
 	c.status(ClientStatus{State: StateConnected, Addr: c.addr, SID: cn.sid})
 	c.emitBuiltin("connect")
+	c.queue.push(func() { c.flushOutbox(cn) })
+	return nil
+}
 
-	for len(c.outbox) > 0 {
+// flushOutbox sends the emits that waited for a connection, oldest first.
+func (c *Client) flushOutbox(cn *clientConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.outbox) > 0 && c.cur == cn && !cn.broken {
 		o := c.outbox[0]
 		if err := cn.writeAll(o.frame); err != nil {
 			// Broken already: the reader will see it, and what is left
 			// waits for the next connection.
 			cn.broken = true
 			cn.end(ReasonTransportError + ": " + sys.Describe(err))
-			break
+			return
 		}
 		if a := c.pending[o.ackID]; o.ackID != wire.NoAck && a != nil {
 			a.sent = true
@@ -136,7 +144,6 @@ func (c *Client) attach(cn *clientConn) error {
 		c.outbox[0] = clientOutgoing{}
 		c.outbox = c.outbox[1:]
 	}
-	return nil
 }
 
 // goodbyeFrames is DISCONNECT then CLOSE, written with one write(2).
@@ -266,13 +273,13 @@ func (c *Client) detach(cn *clientConn, reason string) {
 }
 
 // connectFailed reports a connection attempt that did not get through.
-func (c *Client) connectFailed(err error) {
+func (c *Client) connectFailed(err error, attempt int) {
 	msg := err.Error()
 	var ce *ConnectError
 	if errors.As(err, &ce) {
 		msg = ce.Message
 	}
-	c.status(ClientStatus{State: StateConnectFailed, Addr: c.addr, Err: err})
+	c.status(ClientStatus{State: StateConnectFailed, Addr: c.addr, Attempt: attempt, Err: err})
 	c.emitBuiltin("connect_error", msg)
 }
 

@@ -3,6 +3,7 @@ package miniio
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"socklab/internal/sys"
@@ -37,7 +38,7 @@ type ClientStatus struct {
 //	connected (id 3fa2c1)
 //	disconnected: transport close
 //	reconnecting in 1.3s (attempt 1)
-//	could not connect: miniio: connect to 127.0.0.1:7070: ECONNREFUSED (Connection refused)
+//	could not connect: connect to 127.0.0.1:7070: ECONNREFUSED (Connection refused)
 //	closed: io client disconnect
 func (s ClientStatus) String() string {
 	switch s.State {
@@ -51,7 +52,7 @@ func (s ClientStatus) String() string {
 	case StateDisconnected:
 		return "disconnected: " + s.Reason
 	case StateConnectFailed:
-		return "could not connect: " + s.Err.Error()
+		return "could not connect: " + strings.TrimPrefix(s.Err.Error(), "miniio: ")
 	case StateReconnecting:
 		return fmt.Sprintf("reconnecting in %s (attempt %d)", s.Delay.Round(100*time.Millisecond), s.Attempt)
 	case StateClosed:

@@ -91,15 +91,16 @@ func (r *clientRecorder) waitState(s ClientState) ClientStatus {
 // dialFakeIO connects a client to the fake server and runs the handshake.
 func dialFakeIO(t *testing.T, fs *fakeIO, r *clientRecorder, opts ClientOptions) (*Client, *fakeIOConn) {
 	t.Helper()
+	want := "40"
+	if opts.Token != "" { // with a token, also try Auth
+		want = `40{"name":"ann","token":"` + opts.Token + `"}`
+		opts.Auth = map[string]any{"name": "ann"}
+	}
 	c, err := NewClient(fs.addr(), r.options(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.listen(c)
-	want := "40"
-	if opts.Token != "" {
-		want = `40{"token":"` + opts.Token + `"}`
-	}
 	t.Cleanup(func() { c.Close() }) // runs after the fake connection is closed
 	result := make(chan error, 1)
 	go func() { result <- c.Connect() }()

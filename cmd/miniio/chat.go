@@ -1,0 +1,321 @@
+package main
+
+// miniio chat: a terminal chat on the demo server. Each line you type is
+// a `chat` event; the others' lines, shouts and comings and goings are
+// printed as they arrive:
+//
+//	you type          the client sends               the others see
+//	hi                42["chat","hi"]                 ann: hi
+//	/shout hello      42["shout","hello"]             ann shouts: hello   (you too)
+//	/join kitchen     4212["join","kitchen"]          (only the room hears your chat now)
+//	/leave            4213["leave","kitchen"]
+//	/quit             41, then 1: DISCONNECT, CLOSE
+//
+// Your name goes to the server in CONNECT, as socket.io's auth:
+// 40{"name":"ann"}. The server adds it to what it passes on.
+//
+// Run (with `./bin/miniio serve` in Terminal A):
+//
+//	Terminal B:  ./bin/miniio chat -name ann
+//	Terminal C:  ./bin/miniio chat -name bob -room kitchen
+//
+// The connection's state is shown as it changes, with "* " in front:
+//
+//	* connected (id 4f1c0a9e)
+//	* disconnected: server shutting down
+//	* reconnecting in 1.3s (attempt 1)
+//	* connected (id 9be20d13)
+//	* rejoined #kitchen
+//
+// Stop the server with Ctrl-C and start it again to watch it: the client
+// comes back by itself (1 s doubling to 5 s, ±50 %), lines typed in
+// between wait and go out when it is back, and it joins its room again
+// (rooms live on the server, with the connection, so a new connection
+// starts in none: a socket.io app must re-join on "connect" too).
+//
+// Quiet by default: a trace line for every PING, PONG and chat line would
+// bury the conversation. -trace shows the socket calls on stderr (run
+// `2>trace.txt` and `tail -f trace.txt` in another terminal to keep the
+// chat readable).
+//
+// Ctrl-D, Ctrl-C or /quit leave properly and exit 0; exit 1 when the
+// server sends us away (DISCONNECT) or cannot be reached.
+//
+// See: lessons/11-emit-and-on.md, lessons/12-acks-and-rooms.md,
+// lessons/13-stress-and-limits.md.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"socklab/internal/miniio"
+)
+
+func runChat(args []string) int {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	var cf clientFlags
+	cf.register(fs)
+	name := fs.String("name", "", "your name in the chat (required)")
+	room := fs.String("room", "", "a room to join right away; your lines then reach only that room")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: miniio chat -name NAME [-room ROOM] [-addr HOST:PORT]\n\n"+
+			"Lines you type are chat events. Commands: /join ROOM, /leave, /shout TEXT, /quit.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := cf.parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "miniio chat: unexpected argument %q (what you say is typed after it starts)\n", fs.Arg(0))
+		return 2
+	}
+	if strings.TrimSpace(*name) == "" {
+		fmt.Fprintln(os.Stderr, "miniio chat: -name is required: who are you in the chat?")
+		return 2
+	}
+
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
+
+	ch := &chat{room: *room}
+	client, err := miniio.NewClient(cf.addr, miniio.ClientOptions{
+		Token:     cf.token,
+		Auth:      map[string]any{"name": *name},
+		Reconnect: true,
+		OnStatus:  ch.status,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "miniio chat: %v\n", err)
+		return 2
+	}
+	ch.client = client
+	ch.listen()
+	if err := client.Connect(); err != nil {
+		return clientFailed("chat", cf.addr, err)
+	}
+
+	lines := make(chan string)
+	go readLines(lines)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok { // Ctrl-D: end of input
+				client.Close()
+				<-client.Done()
+				return 0
+			}
+			if quit := ch.typed(line); quit {
+				client.Close()
+				<-client.Done()
+				return 0
+			}
+		case <-interrupt:
+			client.Close()
+			<-client.Done()
+			return 0
+		case <-client.Done():
+			return 1 // the status line said why
+		}
+	}
+}
+
+// readLines sends each line typed on stdin, then closes lines at EOF.
+func readLines(lines chan<- string) {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		lines <- in.Text()
+	}
+	close(lines)
+}
+
+// chat is the client's side of the conversation.
+type chat struct {
+	client *miniio.Client
+
+	mu   sync.Mutex
+	room string // the room we are in, "" for none; joined again after a reconnection
+
+	// Only the handler goroutine uses these.
+	everConnected bool // for status: a "closed" after a session is news
+	rejoin        bool // for "connect": the room was joined before
+}
+
+// listen registers what to do with each event the demo server sends.
+func (ch *chat) listen() {
+	c := ch.client
+	c.On("chat", func(args []json.RawMessage) {
+		say("%s: %s", text(args, 0), rest(args, 1))
+	})
+	c.On("shout", func(args []json.RawMessage) {
+		say("%s shouts: %s", text(args, 0), rest(args, 1))
+	})
+	c.On("user joined", func(args []json.RawMessage) { say("* %s joined", text(args, 0)) })
+	c.On("user left", func(args []json.RawMessage) { say("* %s left", text(args, 0)) })
+
+	// Rooms belong to the connection on the server: after a reconnection
+	// we are in none, so join again, as a socket.io app does in its
+	// "connect" handler.
+	c.On("connect", func([]json.RawMessage) {
+		ch.mu.Lock()
+		room := ch.room
+		ch.mu.Unlock()
+		if room == "" {
+			return
+		}
+		word := "joined"
+		if ch.rejoin {
+			word = "rejoined"
+		}
+		ch.rejoin = true
+		if err := ch.roomCall("join", room); err == nil {
+			say("* %s #%s", word, room)
+		}
+	})
+}
+
+// status shows the connection's state changes, "* " in front.
+func (ch *chat) status(s miniio.ClientStatus) {
+	switch s.State {
+	case miniio.StateConnecting:
+		return // "reconnecting in …" said it already
+	case miniio.StateConnectFailed:
+		if s.Attempt == 0 {
+			return // the first attempt: Connect's error says it
+		}
+	case miniio.StateConnected:
+		ch.everConnected = true
+	case miniio.StateClosed:
+		if !ch.everConnected || s.Reason == miniio.ReasonIOClientDisconnect {
+			return
+		}
+	}
+	say("* %s", s)
+}
+
+// typed acts on one line the user typed; it returns true for /quit.
+func (ch *chat) typed(line string) (quit bool) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return false
+	}
+	cmd, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	var err error
+	switch {
+	case !strings.HasPrefix(line, "/"):
+		err = ch.client.Emit("chat", line)
+	case cmd == "/quit":
+		return true
+	case cmd == "/shout" && arg != "":
+		err = ch.client.Emit("shout", arg)
+	case cmd == "/join" && arg != "":
+		err = ch.join(arg)
+	case cmd == "/leave":
+		err = ch.leave()
+	default:
+		say("* commands: /join ROOM, /leave, /shout TEXT, /quit; anything else is said to the room")
+		return false
+	}
+	if err != nil {
+		say("* not sent: %s", strings.TrimPrefix(err.Error(), "miniio: "))
+	} else if !ch.client.Connected() {
+		say("* not connected: it waits, and goes out when the connection is back")
+	}
+	return false
+}
+
+// join leaves the room we are in, if any, and joins the new one: one room
+// at a time keeps the chat simple (socket.io allows many).
+func (ch *chat) join(room string) error {
+	if err := ch.leave(); err != nil {
+		return err
+	}
+	ch.mu.Lock()
+	ch.room = room
+	ch.mu.Unlock()
+	if !ch.client.Connected() {
+		return nil // the "connect" handler joins it
+	}
+	if err := ch.roomCall("join", room); err != nil {
+		return err
+	}
+	say("* joined #%s", room)
+	return nil
+}
+
+func (ch *chat) leave() error {
+	ch.mu.Lock()
+	room := ch.room
+	ch.room = ""
+	ch.mu.Unlock()
+	if room == "" || !ch.client.Connected() {
+		return nil
+	}
+	if err := ch.roomCall("leave", room); err != nil {
+		return err
+	}
+	say("* left #%s", room)
+	return nil
+}
+
+// roomCall emits join or leave and waits for the server's ack, so that
+// "joined" is only printed once it is true.
+func (ch *chat) roomCall(event, room string) error {
+	answer, err := ch.client.EmitWithAck(context.Background(), event, room)
+	if err != nil {
+		return err
+	}
+	// The demo server answers with the rooms we are in, or {"error":…}.
+	var problem struct{ Error string }
+	if len(answer) > 0 && json.Unmarshal(answer[0], &problem) == nil && problem.Error != "" {
+		return fmt.Errorf("%s", problem.Error)
+	}
+	return nil
+}
+
+// say prints one line of the conversation.
+func say(format string, args ...any) {
+	fmt.Fprintln(os.Stdout, printable(fmt.Sprintf(format, args...)))
+}
+
+// printable replaces control characters with "?": what others
+// type reaches our terminal, and an escape sequence in it could move the
+// cursor, clear the screen or change the title.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// text is argument i as text: a JSON string without its quotes, anything
+// else as its JSON.
+func text(args []json.RawMessage, i int) string {
+	if i >= len(args) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(args[i], &s) == nil {
+		return s
+	}
+	return compact(args[i])
+}
+
+// rest is the arguments from i on, as text, separated by spaces.
+func rest(args []json.RawMessage, i int) string {
+	parts := make([]string, 0, len(args))
+	for ; i < len(args); i++ {
+		parts = append(parts, text(args, i))
+	}
+	return strings.Join(parts, " ")
+}
