@@ -3,6 +3,7 @@ module socklab
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/fatih/color v1.19.0
 	github.com/mattn/go-isatty v0.0.20
 	golang.org/x/sys v0.50.0
