@@ -138,7 +138,11 @@ func main() {
 		if err != nil {
 			sys.Fatal("getsockname", err)
 		}
-		sys.Note("listening on %s", sys.Addr(bound))
+		if sys.Tracing() {
+			sys.Note("listening on %s", sys.Addr(bound))
+		} else {
+			fmt.Fprintf(os.Stderr, "# listening on %s\n", sys.Addr(bound)) // even with -q: who else would know the port?
+		}
 	}
 
 	// 5. accept4(2), read(2), write(2), close(2): in the mode's own code.
