@@ -556,3 +556,29 @@ func TestClientBackoff(t *testing.T) {
 		}
 	}
 }
+
+// What a "connect" handler emits (joining a room again) goes out before
+// the emits that waited in the buffer, as in socket.io.
+func TestClientConnectHandlerGoesFirst(t *testing.T) {
+	fs := startFakeIO(t)
+	r := newClientRecorder(t)
+	c, err := NewClient(fs.addr(), r.options(ClientOptions{Reconnect: true, ReconnectDelay: 10 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.On("connect", func([]json.RawMessage) { c.Emit("join", "kitchen") })
+	c.Emit("early") // before the first connection: buffered too
+	go c.Connect()
+	fc := fs.handshake("s1", "40")
+	fc.expect(`42["join","kitchen"]`)
+	fc.expect(`42["early"]`)
+
+	fc.c.Close()
+	r.waitState(StateReconnecting)
+	c.Emit("while down")
+	fc2 := fs.handshake("s2", "40")
+	defer fc2.c.Close()
+	fc2.expect(`42["join","kitchen"]`)
+	fc2.expect(`42["while down"]`)
+}
