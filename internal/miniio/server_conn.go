@@ -193,6 +193,16 @@ func (s *Socket) connect(auth json.RawMessage) {
 	}
 	s.auth = bytes.Clone(auth)
 	s.state = stateConnected
+	// The connection handlers are about to register this socket's event
+	// handlers, one append each. Grown by doubling, ten handlers would take
+	// five allocations and keep room for sixteen for the socket's whole
+	// life; sockets of one server usually register the same ones, so the
+	// last socket's count is a good first size. With miniio serve's ten
+	// that saves 144 of an idle connection's ~1300 heap bytes, and 360
+	// bytes of garbage per connect.
+	if n := len(srv.sockets); n > 0 && s.handlers == nil {
+		s.handlers = make([]socketHandler, 0, len(srv.sockets[n-1].handlers))
+	}
 	s.index = len(srv.sockets)
 	srv.sockets = append(srv.sockets, s)
 	srv.byID[s.id] = s
