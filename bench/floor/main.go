@@ -18,6 +18,11 @@
 //	                the server's one-byte "got them all".
 //	                {"workload":"floor_tput","count":…,"seconds":…,"per_sec":…}
 //
+// The tput floor is the cost of one write(2) per message. A protocol that
+// queues messages and sends many in one write (miniio's event loop does)
+// pays that cost once per batch, and so can go past this "floor"; the
+// ack floor it cannot beat, since each round trip needs its own writes.
+//
 // Run:   go run ./bench/floor -count 50000 -size 64
 //
 //	go run ./bench/floor -workload tput -count 200000 -size 64
