@@ -85,7 +85,7 @@ func runChat(args []string) int {
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
 
-	ch := &chat{room: *room}
+	ch := &chat{room: *room, ready: make(chan struct{})}
 	client, err := miniio.NewClient(cf.addr, miniio.ClientOptions{
 		Token:     cf.token,
 		Auth:      map[string]any{"name": *name},
@@ -102,6 +102,14 @@ func runChat(args []string) int {
 		return clientFailed("chat", cf.addr, err)
 	}
 
+	// Read what is typed only once the first "connect" handler has joined
+	// the room: a line typed (or piped) at once must not overtake the
+	// join and go to everyone.
+	select {
+	case <-ch.ready:
+	case <-client.Done():
+		return 1
+	}
 	lines := make(chan string)
 	go readLines(lines)
 	for {
@@ -143,6 +151,8 @@ type chat struct {
 	mu   sync.Mutex
 	room string // the room we are in, "" for none; joined again after a reconnection
 
+	ready chan struct{} // closed when the first "connect" handler is done
+
 	// Only the handler goroutine uses these.
 	everConnected bool // for status: a "closed" after a session is news
 	rejoin        bool // for "connect": the room was joined before
@@ -167,16 +177,21 @@ func (ch *chat) listen() {
 		ch.mu.Lock()
 		room := ch.room
 		ch.mu.Unlock()
-		if room == "" {
-			return
-		}
-		word := "joined"
-		if ch.rejoin {
-			word = "rejoined"
-		}
+		first := !ch.rejoin
 		ch.rejoin = true
-		if err := ch.roomCall("join", room); err == nil {
-			say("* %s #%s", word, room)
+		if room != "" {
+			word := "rejoined"
+			if first {
+				word = "joined"
+			}
+			if err := ch.roomCall("join", room); err != nil {
+				say("* could not join #%s: %s", room, strings.TrimPrefix(err.Error(), "miniio: "))
+			} else {
+				say("* %s #%s", word, room)
+			}
+		}
+		if first {
+			close(ch.ready)
 		}
 	})
 }
