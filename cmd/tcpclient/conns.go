@@ -49,7 +49,9 @@ func manyConns(domain int, server unix.Sockaddr) {
 	if hold < 0 || timeout <= 0 || parallel < 1 {
 		sys.Fatalf("-hold cannot be negative, and -timeout and -parallel must be positive")
 	}
-	var r run
+	r := run{holding: make(chan held, n)}
+	closed := make(chan struct{})
+	go r.closeWhenDue(closed)
 	jobs := make(chan int)
 	var workers sync.WaitGroup
 	for range min(parallel, n) {
@@ -66,14 +68,15 @@ func manyConns(domain int, server unix.Sockaddr) {
 	}
 	close(jobs)
 	workers.Wait()
-	r.held.Wait() // every connection closed after its hold
+	close(r.holding)
+	<-closed // every connection closed after its hold
 	os.Exit(r.report(n, server))
 }
 
 // run is what the connections share: the counts, and the failures by reason.
 type run struct {
 	ok, open, peak atomic.Int64
-	held           sync.WaitGroup
+	holding        chan held // connections to close later, in the order they were echoed
 	mu             sync.Mutex
 	failed         map[string]int
 	errnos         map[unix.Errno]bool
@@ -98,13 +101,38 @@ func (r *run) one(domain int, server unix.Sockaddr, i, n int, hold, timeout time
 		r.close(fd)
 		return
 	}
-	// Holding needs no goroutine and no thread: just a timer that closes
-	// the descriptor later.
-	r.held.Add(1)
-	time.AfterFunc(hold, func() {
-		r.close(fd)
-		r.held.Done()
-	})
+	// Holding needs no goroutine and no thread of its own: one goroutine
+	// closes every held connection when its time is up.
+	r.holding <- held{fd, time.Now().Add(hold)}
+}
+
+// held is a connection kept open until a deadline.
+type held struct {
+	fd    int
+	until time.Time
+}
+
+// closeWhenDue closes the held connections as their time comes. They
+// arrive in the order they were echoed, so their deadlines come in order
+// too. It waits with select(2), not a Go timer: Go's timers need an
+// epoll descriptor of the runtime's own, which it cannot create when
+// this process is out of descriptors (its own EMFILE), and then it
+// stops the program.
+func (r *run) closeWhenDue(done chan struct{}) {
+	for h := range r.holding {
+		if wait := time.Until(h.until); wait > 0 {
+			tv := unix.NsecToTimeval(int64(wait))
+			for {
+				_, err := unix.Select(0, nil, nil, nil, &tv)
+				if err != unix.EINTR {
+					break
+				}
+				// EINTR: a signal cut the wait short; tv holds the rest
+			}
+		}
+		r.close(h.fd)
+	}
+	close(done)
 }
 
 // step is a failed call and its error.

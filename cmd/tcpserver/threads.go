@@ -54,13 +54,13 @@ func serveThreads(listenFD int) {
 			// accept would fail again at once, forever, at 100 % CPU.
 			// Wait a little instead; a client that leaves frees one.
 			sys.Note("%s: waiting 100ms before accepting again", sys.Describe(err))
-			time.Sleep(100 * time.Millisecond)
+			sleep(100 * time.Millisecond)
 			continue
 		default:
 			sys.Fatal("accept4", err)
 		}
 		if sys.Tracing() {
-			sys.Note("peer %s connected: fd %d gets its own goroutine (OS threads so far: %d)",
+			sys.Note("peer %s connected: fd %d, served by a thread of its own (OS threads so far: %d)",
 				sys.Addr(peer), connFD, threadsCreated.Count())
 		}
 		go serveOne(connFD, peer)
@@ -74,4 +74,21 @@ func serveOne(connFD int, peer unix.Sockaddr) {
 		sys.Note("connection with %s ended: %s", sys.Addr(peer), sys.Describe(err))
 	}
 	finish(connFD)
+}
+
+// sleep waits d with select(2) and no descriptors, the classic portable
+// sleep. Not time.Sleep: Go's timers need the runtime's own epoll
+// descriptor, which the runtime creates the first time a timer is used;
+// out of descriptors, that creation fails and the runtime stops the
+// program ("netpollinit failed"). select needs no descriptor.
+func sleep(d time.Duration) {
+	tv := unix.NsecToTimeval(int64(d))
+	for {
+		_, err := unix.Select(0, nil, nil, nil, &tv)
+		if err != unix.EINTR {
+			return
+		}
+		// EINTR: a signal cut the wait short; Linux left the time still
+		// to wait in tv, so wait again.
+	}
 }
