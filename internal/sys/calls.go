@@ -200,9 +200,10 @@ func Shutdown(fd, how int) error {
 		args = fdArg(fd) + ", " + shutdownHow(how)
 		pause("shutdown", args, fd)
 	}
+	held := holdTrace() // the peer answers our FIN at once: print before its answer can be
 	err := unix.Shutdown(fd, how)
-	if tracing {
-		emit("shutdown", args, 0, err, fd, "")
+	if held {
+		printHeld(callLine("shutdown", args, 0, err, fd, ""))
 	}
 	return err
 }
@@ -216,10 +217,11 @@ func Close(fd int) error {
 		args = fdArg(fd)
 		pause("close", args, fd)
 	}
+	held := holdTrace() // the peer answers our FIN at once: print before its answer can be
 	err := unix.Close(fd)
 	forget(fd)
-	if tracing {
-		emit("close", args, 0, err, -1, "")
+	if held {
+		printHeld(callLine("close", args, 0, err, -1, ""))
 	}
 	return err
 }

@@ -109,6 +109,11 @@ func fdArg(fd int) string { return paint(numberColor, itoa(fd)) }
 // emit prints one finished call: name(args) = result, then the
 // explanation lines when -explain is on. err is the call's error.
 func emit(name, args string, ret int, err error, fd int, why string) {
+	printRaw(callLine(name, args, ret, err, fd, why))
+}
+
+// callLine is the text emit prints.
+func callLine(name, args string, ret int, err error, fd int, why string) string {
 	var b strings.Builder
 	b.WriteString(paint(callColor, name))
 	b.WriteByte('(')
@@ -119,7 +124,29 @@ func emit(name, args string, ret int, err error, fd int, why string) {
 	if explain {
 		writeExplanation(&b, name, fd, err, why)
 	}
-	printRaw(b.String())
+	return b.String()
+}
+
+// holdTrace is for calls that make the peer answer at once, such as
+// shutdown and close (our FIN). The answer can wake another of our
+// goroutines, blocked in read, before this goroutine has printed its own
+// line; the trace would then show the effect before its cause. Holding
+// the trace's lock from before the call until its line is printed keeps
+// the lines in cause-and-effect order, as strace sees them. Only for
+// calls that return at once: nothing else waits long for the lock.
+// Use: held := holdTrace(); err := call(); if held { printHeld(…) }.
+func holdTrace() bool {
+	if !tracing {
+		return false
+	}
+	outMu.Lock()
+	return true
+}
+
+// printHeld prints a line while holdTrace's lock is held, and lets go.
+func printHeld(line string) {
+	io.WriteString(out, line)
+	outMu.Unlock()
 }
 
 // result is strace's right-hand side: the number, or -1 and the errno.
