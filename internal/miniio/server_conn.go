@@ -380,7 +380,8 @@ func (s *Socket) finish(reason string) {
 	}
 }
 
-// Reason says why the socket ended, "" while it has not.
+// Reason says why the socket ended, "" while it has not. Loop goroutine
+// only.
 func (s *Socket) Reason() string { return s.reason }
 
 // after runs f on the loop goroutine after d, as a handler: emits it makes
