@@ -23,7 +23,7 @@ func Listen(addr string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fd, err := sys.Socket(domain, listenType, unix.IPPROTO_TCP)
+	fd, err := sys.Socket(domain, listenType, 0) // 0: the protocol the type implies, TCP
 	if err != nil {
 		return -1, fmt.Errorf("socket: %w", err)
 	}
