@@ -108,7 +108,10 @@ func (c *Client) handshake(cn *clientConn) error {
 		return fail("expected OPEN first, got %s", p)
 	}
 	cn.hs = p.Handshake
-	cn.dec.MaxPayload = cn.hs.MaxPayload
+	// What arrives may be a little longer than what the server accepts:
+	// it passes on what other clients sent it, with the sender's name in
+	// front. Twice its limit is room enough, and still a limit.
+	cn.dec.MaxPayload = min(2*cn.hs.MaxPayload, 1<<31-1)
 	cn.startPingTimer()
 
 	auth, err := c.connectPayload()

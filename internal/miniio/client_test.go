@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -581,4 +583,54 @@ func TestClientConnectHandlerGoesFirst(t *testing.T) {
 	defer fc2.c.Close()
 	fc2.expect(`42["join","kitchen"]`)
 	fc2.expect(`42["while down"]`)
+}
+
+// Hundreds of connections made and closed, politely and abruptly, leave
+// no goroutine and no descriptor behind.
+func TestClientLeavesNothingBehind(t *testing.T) {
+	fs := startFakeIO(t)
+	cycle := func(abrupt bool) {
+		c, err := NewClient(fs.addr(), ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		result := make(chan error, 1)
+		go func() { result <- c.Connect() }()
+		fc := fs.handshake("s", "40")
+		if err := <-result; err != nil {
+			t.Fatal(err)
+		}
+		if abrupt {
+			fc.c.Close() // the server goes away: transport close
+		} else {
+			go func() { fc.expect("41"); fc.expect("1"); fc.c.Close() }()
+			c.Close()
+		}
+		<-c.Done()
+	}
+	cycle(false) // warm up whatever the runtime starts once
+	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+	for i := range 200 {
+		cycle(i%2 == 0)
+	}
+	// Goroutines may take a moment to finish returning.
+	for i := 0; runtime.NumGoroutine() > goroutines && i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines after 200 connections, %d before", n, goroutines)
+	}
+	if n := openFDs(t); n > fds {
+		t.Errorf("%d open descriptors after 200 connections, %d before", n, fds)
+	}
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd here:", err)
+	}
+	return len(entries)
 }
