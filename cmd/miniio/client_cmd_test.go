@@ -11,13 +11,17 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"socklab/internal/tracetest"
 )
 
 // cliWait bounds every wait for a line. Generous: the machine is shared.
@@ -245,6 +249,7 @@ func TestClientCommands(t *testing.T) {
 	t.Run("ReconnectAfterServerRestart", func(t *testing.T) { testReconnect(t, bin) })
 	t.Run("PingTimeoutWhenServerStops", func(t *testing.T) { testPingTimeout(t, bin) })
 	t.Run("Token", func(t *testing.T) { testToken(t, bin) })
+	t.Run("TraceTruthUnderStrace", func(t *testing.T) { testEmitUnderStrace(t, bin) })
 }
 
 func testEmitAck(t *testing.T, bin string) {
@@ -493,5 +498,41 @@ func testToken(t *testing.T, bin string) {
 	_, errOut, code = cliRun(t, bin, "listen", "-addr", addr)
 	if code != 1 || !strings.Contains(errOut, "not authorized") {
 		t.Fatalf("listen without token: status %d, stderr %q", code, errOut)
+	}
+}
+
+// The promise of every socklab program: the socket calls emit prints are
+// the ones strace sees. The client reads on one thread and writes on
+// another, and each prints its line when its own call returns, so two
+// lines may print in the other order than they happened (lesson 11 says
+// so); the calls and their results must be the same, so the two lists
+// are compared sorted.
+func testEmitUnderStrace(t *testing.T, bin string) {
+	if err := tracetest.Available(); err != nil {
+		t.Skip(err)
+	}
+	_, addr := cliServe(t, bin, "")
+	log := filepath.Join(t.TempDir(), "strace.log")
+	cmd := tracetest.Command(log, bin, "emit", "-addr", addr, "-trace", "-name", "ann", "-ack", "echo", "hi")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("strace miniio emit: %v\n%s", err, stderr.String())
+	}
+	if stdout.String() != `["hi"]`+"\n" {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	raw, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := tracetest.Ours(stderr.String()), tracetest.Theirs(string(raw), nil, nil)
+	if len(ours) < 10 {
+		t.Fatalf("only %d calls printed:\n%s", len(ours), stderr.String())
+	}
+	sort.Strings(ours)
+	sort.Strings(theirs)
+	if d := tracetest.Diff(ours, theirs); d != "" {
+		t.Error(d)
 	}
 }
