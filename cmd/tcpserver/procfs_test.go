@@ -20,7 +20,7 @@ import (
 
 // freePort asks the kernel for a free loopback port (bind to port 0),
 // and gives it back for the program to take.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,7 +100,7 @@ func procCPU(t *testing.T, pid int) time.Duration {
 
 // procRSS is VmRSS from /proc/PID/status, in bytes: the memory the
 // process has in RAM now (what ps shows as RSS).
-func procRSS(t *testing.T, pid int) int {
+func procRSS(t testing.TB, pid int) int {
 	t.Helper()
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -119,7 +119,7 @@ func procRSS(t *testing.T, pid int) int {
 // raiseFileLimit lets this test process (and the programs it starts,
 // which inherit it) open n descriptors each: the soft limit goes up to n,
 // and the hard limit too if it is lower (that needs root).
-func raiseFileLimit(t *testing.T, n uint64) {
+func raiseFileLimit(t testing.TB, n uint64) {
 	t.Helper()
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
