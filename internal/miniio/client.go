@@ -401,9 +401,11 @@ func (c *Client) Reason() string {
 // seconds), and closes the descriptor. Reading to the end first means the
 // server's last bytes are not left unread, which would make our kernel
 // answer with RST instead of a clean FIN. The client does not reconnect
-// afterwards. Emits still in the buffer are dropped; EmitWithAck calls
-// still waiting get ErrClientClosed. Close returns when the socket is
-// closed; handlers may still be running (wait on Done for them).
+// afterwards. Emits still in the buffer are dropped. EmitWithAck calls
+// still waiting return an error: ErrDisconnected when their event went
+// out, ErrClientClosed when it was still in the buffer. Close returns when
+// the socket is closed; handlers may still be running (wait on Done for
+// them). Calling it again, from any goroutine or handler, is harmless.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closing {
@@ -424,10 +426,7 @@ func (c *Client) Close() error {
 	}
 	if cn := c.cur; cn != nil {
 		cn.deliberate(ReasonIOClientDisconnect)
-		var b []byte
-		b = wire.AppendFrame(b, wire.AppendDisconnect(nil))
-		b = wire.AppendFrame(b, wire.AppendClose(nil, ""))
-		if err := cn.writeAll(b); err == nil {
+		if err := cn.writeAll(goodbyeFrames()); err == nil {
 			cn.shutdownWrite()
 			cn.endAfter(2*time.Second, ReasonIOClientDisconnect)
 		} else {

@@ -634,3 +634,22 @@ func openFDs(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// Close from inside a handler must not wait for the handler goroutine it
+// runs on.
+func TestClientCloseFromHandler(t *testing.T) {
+	fs := startFakeIO(t)
+	c, fc := dialFakeIO(t, fs, newClientRecorder(t), ClientOptions{Reconnect: true})
+	closed := make(chan struct{})
+	c.On("bye", func([]json.RawMessage) { c.Close(); close(closed) })
+	fc.send(`42["bye"]`)
+	fc.expect("41")
+	fc.expect("1")
+	fc.c.Close()
+	select {
+	case <-closed:
+	case <-time.After(ioTimeout):
+		t.Fatal("Close inside a handler did not return")
+	}
+	<-c.Done()
+}
