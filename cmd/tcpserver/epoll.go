@@ -90,5 +90,5 @@ func (echoLoop) OnClose(c *reactor.Conn, err error) {
 	if err != nil {
 		why = sys.Describe(err)
 	}
-	sys.Note("peer %s left (%s): %d open", sys.Addr(c.Peer()), why, c.Loop().NumConns())
+	sys.Note("peer %s left: %s; %d open", sys.Addr(c.Peer()), why, c.Loop().NumConns())
 }

@@ -196,7 +196,7 @@ func TestEpollResetMidWrite(t *testing.T) {
 	srv, addr := startServer(t, "127.0.0.1", "-mode", "epoll")
 	host, port := hostPort(t, addr)
 	python(t, resetMidWrite, host, fmt.Sprint(port))
-	s := waitFor(t, srv, &srv.stderr, "left (")
+	s := waitFor(t, srv, &srv.stderr, " left: ")
 	if !regexp.MustCompile(`# closing \d+: (ECONNRESET|EPIPE)`).MatchString(s) {
 		t.Fatalf("no ECONNRESET/EPIPE for the reset connection:\n%s", tail(s, 30))
 	}
