@@ -151,11 +151,12 @@ func Read(fd int, p []byte) (int, error) {
 		}
 		n, err := unix.Read(fd, p)
 		if tracing {
+			place := ticket() // at once: our place in the trace is when the call returned
 			buf := pointer(p)
 			if err == nil {
 				buf = Quote(p[:n])
 			}
-			emit("read", fmt.Sprintf("%s, %s, %d", fdArg(fd), buf, len(p)), n, err, fd, "")
+			printAt(place, callLine("read", fmt.Sprintf("%s, %s, %d", fdArg(fd), buf, len(p)), n, err, fd, ""))
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -179,7 +180,8 @@ func Write(fd int, p []byte) (int, error) {
 		}
 		n, err := unix.Write(fd, p)
 		if tracing {
-			emit("write", args, n, err, fd, "")
+			place := ticket() // at once: the peer may answer before we print
+			printAt(place, callLine("write", args, n, err, fd, ""))
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -200,10 +202,13 @@ func Shutdown(fd, how int) error {
 		args = fdArg(fd) + ", " + shutdownHow(how)
 		pause("shutdown", args, fd)
 	}
-	held := holdTrace() // the peer answers our FIN at once: print before its answer can be
+	var place uint64
+	if tracing {
+		place = ticket() // before the call: the peer answers our FIN while it runs
+	}
 	err := unix.Shutdown(fd, how)
-	if held {
-		printHeld(callLine("shutdown", args, 0, err, fd, ""))
+	if tracing {
+		printAt(place, callLine("shutdown", args, 0, err, fd, ""))
 	}
 	return err
 }
@@ -217,11 +222,14 @@ func Close(fd int) error {
 		args = fdArg(fd)
 		pause("close", args, fd)
 	}
-	held := holdTrace() // the peer answers our FIN at once: print before its answer can be
+	var place uint64
+	if tracing {
+		place = ticket() // before the call: the peer answers our FIN while it runs
+	}
 	err := unix.Close(fd)
 	forget(fd)
-	if held {
-		printHeld(callLine("close", args, 0, err, -1, ""))
+	if tracing {
+		printAt(place, callLine("close", args, 0, err, -1, ""))
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
@@ -127,25 +128,35 @@ func callLine(name, args string, ret int, err error, fd int, why string) string 
 	return b.String()
 }
 
-// holdTrace is for calls that make the peer answer at once, such as
-// shutdown and close (our FIN). The answer can wake another of our
-// goroutines, blocked in read, before this goroutine has printed its own
-// line; the trace would then show the effect before its cause. Holding
-// the trace's lock from before the call until its line is printed keeps
-// the lines in cause-and-effect order, as strace sees them. Only for
-// calls that return at once: nothing else waits long for the lock.
-// Use: held := holdTrace(); err := call(); if held { printHeld(…) }.
-func holdTrace() bool {
-	if !tracing {
-		return false
-	}
-	outMu.Lock()
-	return true
-}
+// The trace is printed in the order the calls happened, which is not
+// always the order in which their goroutines get round to printing them.
+// When one goroutine's write makes the server answer, another goroutine
+// blocked in read can wake and print its read before the first one has
+// printed its write: the trace would show the effect before its cause.
+// So each call takes a ticket, a place in the trace, the moment it
+// returns, and lines are printed in ticket order. Calls that make the
+// peer answer while they are still running (shutdown and close, which
+// send FIN) take theirs just before the call. Only calls that return at
+// once may do that: every later line waits for the ticket to be printed.
 
-// printHeld prints a line while holdTrace's lock is held, and lets go.
-func printHeld(line string) {
-	io.WriteString(out, line)
+var (
+	outTurn  = sync.NewCond(&outMu) // signalled after each line
+	tickets  atomic.Uint64          // the next ticket to hand out
+	printedN uint64                 // how many tickets are printed (under outMu)
+)
+
+// ticket reserves the next place in the trace.
+func ticket() uint64 { return tickets.Add(1) - 1 }
+
+// printAt prints s in ticket t's place, after every earlier ticket's.
+func printAt(t uint64, s string) {
+	outMu.Lock()
+	for printedN != t {
+		outTurn.Wait()
+	}
+	io.WriteString(out, s)
+	printedN++
+	outTurn.Broadcast()
 	outMu.Unlock()
 }
 
@@ -171,10 +182,7 @@ func Note(format string, args ...any) {
 	printRaw(paint(explainColor, "# "+fmt.Sprintf(format, args...)) + "\n")
 }
 
-func printRaw(s string) {
-	outMu.Lock()
-	io.WriteString(out, s)
-	outMu.Unlock()
-}
+// printRaw prints s now, after any line already waiting its turn.
+func printRaw(s string) { printAt(ticket(), s) }
 
 func itoa(n int) string { return fmt.Sprint(n) }
