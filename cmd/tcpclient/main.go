@@ -41,8 +41,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7000", "server address: 127.0.0.1:7000, or [::1]:7000 for IPv6")
-	chunk := flag.Int("chunk", 0, "send in pieces of at most N bytes, one write each, pausing between them (0: as read from stdin)")
-	pause := flag.Duration("pause", 500*time.Millisecond, "with -chunk: how long to wait between pieces")
+	chunk := flag.Int("chunk", 0, "send in pieces of at most N bytes, one write each, with a pause after each (0: as read from stdin)")
+	pause := flag.Duration("pause", 500*time.Millisecond, "with -chunk: how long to wait after each piece")
 	sys.RegisterFlags(flag.CommandLine)
 	flag.Parse()
 	if err := sys.Configure(); err != nil {
@@ -148,7 +148,6 @@ func startReceiving() { turnGiven.Do(func() { close(receiverTurn) }) }
 // An error ends the whole program (sys.Fatal exits from any goroutine).
 func send(fd, chunk int, pause time.Duration) {
 	buf := make([]byte, 4096)
-	first := true
 	for {
 		// Reading stdin is not a socket call, so it is not traced. If it
 		// waits (a person typing, a slow pipe), the receiver starts.
@@ -156,16 +155,18 @@ func send(fd, chunk int, pause time.Duration) {
 		n, err := os.Stdin.Read(buf)
 		stuck.Stop()
 		for piece := range pieces(buf[:n], chunk) {
-			if chunk > 0 && !first {
-				startReceiving()
-				time.Sleep(pause) // so each piece leaves on its own, not merged with the next
-			}
-			first = false
 			stuck := time.AfterFunc(aMoment, startReceiving)
 			err := writeAll(fd, piece)
 			stuck.Stop()
 			if err != nil {
 				sys.Fatal("write", err) // EPIPE: the server is gone
+			}
+			if chunk > 0 {
+				// Wait after each piece, so that it leaves on its own
+				// instead of merged with the next, and its echo can
+				// come back before anything else happens.
+				startReceiving()
+				time.Sleep(pause)
 			}
 		}
 		if err == io.EOF {
