@@ -102,7 +102,7 @@ func (c *Conn) advance(n int) {
 		clear(c.out[k:])
 		c.out = c.out[:k]
 	}
-	if len(c.out) == 0 && cap(c.out) > 16 {
+	if len(c.out) == 0 && cap(c.out) > 64 {
 		c.out = nil // a burst is over: give its large queue back
 	}
 }

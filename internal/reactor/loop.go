@@ -517,9 +517,10 @@ func (l *Loop) timeout() int {
 // clock (it never jumps when the wall clock is changed).
 func (l *Loop) now() int64 { return int64(time.Since(l.start)) }
 
-// Post runs f on the loop's goroutine soon. It is safe from any
-// goroutine; this is how other goroutines hand the loop work. After Run
-// has returned, f is dropped.
+// Post runs f on the loop's goroutine soon, after the functions posted
+// before it. It is safe from any goroutine; this is how other goroutines
+// hand the loop work. If the loop stops before getting to f (Stop, or Run
+// has returned), f is dropped.
 func (l *Loop) Post(f func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

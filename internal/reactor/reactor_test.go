@@ -25,6 +25,10 @@ import (
 // The tests talk to a loop in this process with ordinary clients (Go's
 // net package). The trace is off unless a test turns it on to look at it.
 func TestMain(m *testing.M) {
+	if os.Getenv("SOCKLAB_REACTOR_CHILD") != "" {
+		straceChild() // strace_test.go
+		os.Exit(0)
+	}
 	sys.SetTracing(false)
 	os.Exit(m.Run())
 }
@@ -666,5 +670,106 @@ func TestNoAllocationsPerMessage(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, roundTrip)
 	if allocs > 0.1 {
 		t.Fatalf("%.2f allocations per round trip, want none", allocs)
+	}
+}
+
+// Many Writes in one turn leave in one writev, in order; a queue longer
+// than the kernel takes at once is sent over several turns, in order.
+func TestWritevKeepsOrder(t *testing.T) {
+	var frames [][]byte
+	var want bytes.Buffer
+	for i := range 3000 {
+		f := []byte(fmt.Sprintf("frame %d %s\n", i, strings.Repeat("z", i%700)))
+		frames = append(frames, f)
+		want.Write(f)
+	}
+	buf := traced(t)
+	h := &funcs{data: func(c *Conn, in []byte) int {
+		for _, f := range frames {
+			if err := c.Write(f); err != nil {
+				t.Errorf("Write: %v", err)
+			}
+		}
+		return len(in)
+	}}
+	_, addr := start(t, h, Options{MaxOutput: 8 << 20})
+	c := dial(t, addr)
+	io.WriteString(c, "go\n")
+	got := make([]byte, want.Len())
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("the frames arrived changed or out of order")
+	}
+	trace := buf.String()
+	if !strings.Contains(trace, `writev(`) || !strings.Contains(trace, `{iov_base="frame 0 \n", iov_len=9}, {iov_base="frame 1 z\n", iov_len=10}`) {
+		t.Fatalf("no writev with the frames in the trace:\n%.2000s", trace)
+	}
+	if !strings.Contains(trace, ", ...], 1024) = ") {
+		t.Errorf("the first writev did not carry IOVMax (1024) buffers:\n%.2000s", trace)
+	}
+}
+
+// advance drops what the kernel took, across buffer boundaries.
+func TestAdvance(t *testing.T) {
+	c := &Conn{}
+	for _, s := range []string{"abc", "de", "fghi"} {
+		c.out = append(c.out, []byte(s))
+		c.outLen += len(s)
+	}
+	check := func(n int, want string) {
+		t.Helper()
+		c.advance(n)
+		var got []byte
+		for _, b := range c.out {
+			got = append(got, b...)
+		}
+		if string(got) != want || c.outLen != len(want) {
+			t.Fatalf("after advance(%d): %q (outLen %d), want %q", n, got, c.outLen, want)
+		}
+	}
+	check(0, "abcdefghi")
+	check(2, "cdefghi")
+	check(1, "defghi")
+	check(3, "ghi")
+	check(3, "")
+	if len(c.out) != 0 {
+		t.Fatalf("%d buffers left in an empty queue", len(c.out))
+	}
+}
+
+// BenchmarkEchoRoundTrip: one client, one small message and its answer,
+// through the loop with the trace off.
+func BenchmarkEchoRoundTrip(b *testing.B) {
+	reply := []byte("pong\n")
+	l, err := New(&funcs{data: func(c *Conn, in []byte) int { c.Write(reply); return len(in) }}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+	unix.Listen(fd, 16)
+	sa, _ := unix.Getsockname(fd)
+	l.Serve(fd)
+	done := make(chan error, 1)
+	go func() { done <- l.Run() }()
+	defer func() { l.Stop(); <-done }()
+	cfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Close(cfd)
+	if err := unix.Connect(cfd, sa); err != nil {
+		b.Fatal(err)
+	}
+	ping, got := []byte("ping\n"), make([]byte, 16)
+	b.ReportAllocs()
+	for b.Loop() {
+		unix.Write(cfd, ping)
+		unix.Read(cfd, got)
 	}
 }
