@@ -46,8 +46,8 @@ var (
 // right, 1 otherwise.
 func manyConns(domain int, server unix.Sockaddr) {
 	n, hold, timeout, parallel := *connsFlag, *holdFlag, *timeoutFlag, *parallelFlag
-	if hold < 0 || timeout <= 0 || parallel < 1 {
-		sys.Fatalf("-hold cannot be negative, and -timeout and -parallel must be positive")
+	if n < 0 || hold < 0 || timeout <= 0 || parallel < 1 {
+		sys.Fatalf("-conns and -hold cannot be negative, and -timeout and -parallel must be positive")
 	}
 	r := run{holding: make(chan held, n)}
 	closed := make(chan struct{})
@@ -58,6 +58,7 @@ func manyConns(domain int, server unix.Sockaddr) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
+			server := ownCopy(server)
 			for i := range jobs {
 				r.one(domain, server, i, n, hold, timeout)
 			}
@@ -252,4 +253,19 @@ func (r *run) report(n int, server unix.Sockaddr) int {
 		return 1
 	}
 	return 0
+}
+
+// ownCopy copies the server's address for one goroutine: x/sys's connect
+// writes the kernel's form of the address into the value it is given, so
+// goroutines sharing one would race.
+func ownCopy(sa unix.Sockaddr) unix.Sockaddr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		c := *a
+		return &c
+	case *unix.SockaddrInet6:
+		c := *a
+		return &c
+	}
+	return sa
 }

@@ -58,7 +58,7 @@ func main() {
 	if err != nil {
 		sys.Fatalf("-addr: %v", err)
 	}
-	if *connsFlag > 0 {
+	if *connsFlag != 0 {
 		manyConns(domain, server) // many connections at once (conns.go); it exits
 	}
 
