@@ -35,14 +35,14 @@ func holdMany(t *testing.T, pid int, addr string, n string, hold string) int {
 // same 200 with a handful.
 func TestThreadsModeThreadPerConnection(t *testing.T) {
 	srv, addr := startOnPort(t, 0, "-q", "-mode", "threads")
-	threads := holdMany(t, srv.cmd.Process.Pid, addr, "200", "2s")
+	threads := holdMany(t, srv.cmd.Process.Pid, addr, "200", "4s")
 	if threads < 200 {
 		t.Errorf("-mode threads: at most %d threads for 200 open connections, want one each (200 or more)", threads)
 	}
 	noPanic(t, srv.stderr.String())
 
 	loop, addr := startOnPort(t, 0, "-q", "-mode", "epoll")
-	loopThreads := holdMany(t, loop.cmd.Process.Pid, addr, "200", "2s")
+	loopThreads := holdMany(t, loop.cmd.Process.Pid, addr, "200", "4s")
 	if loopThreads > 20 {
 		t.Errorf("-mode epoll: %d threads for 200 connections, want a handful", loopThreads)
 	}
