@@ -22,8 +22,10 @@
 //		OnClose(c *Conn, err error)     // the connection is gone, and why (nil: the peer closed cleanly)
 //	}
 //
-//	func New(h Handler, o Options) (*Loop, error)
-//	func (l *Loop) Serve(listenFD int) error                     // watch a listening socket
+//	type Options struct{ MaxConns, MaxOutput, MaxInput, ReadSize int; CloseTimeout time.Duration }
+//
+//	func New(h Handler, o Options) (*Loop, error)               // epoll_create1 + eventfd2 (kqueue on BSD)
+//	func (l *Loop) Serve(listenFD int) error                     // make it non-blocking, watch it; the loop owns it
 //	func (l *Loop) Run() error                                   // the loop; returns after Stop
 //	func (l *Loop) Stop()                                        // any goroutine
 //	func (l *Loop) Post(f func())                                // any goroutine: run f on the loop soon
