@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -162,41 +161,12 @@ func listenAddr(t *testing.T, srv *running) string {
 	return m[1]
 }
 
-// hostPort splits "127.0.0.1:7000" or "[::1]:7000".
-func hostPort(t *testing.T, addr string) (string, int) {
-	t.Helper()
-	i := strings.LastIndex(addr, ":")
-	port, err := strconv.Atoi(addr[i+1:])
-	if i < 0 || err != nil {
-		t.Fatalf("bad address %q", addr)
-	}
-	return strings.Trim(addr[:i], "[]"), port
-}
-
 // signal sends sig to the program by its PID.
 func (r *running) signal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
 	if err := syscall.Kill(r.cmd.Process.Pid, sig); err != nil {
 		t.Fatalf("kill -%d %d: %v", sig, r.cmd.Process.Pid, err)
 	}
-}
-
-// tracee finds the program strace started: the strace process's child.
-func tracee(t *testing.T, strace *running) int {
-	t.Helper()
-	pid := strace.cmd.Process.Pid
-	path := fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)
-	deadline := time.Now().Add(waitLimit)
-	for time.Now().Before(deadline) {
-		raw, _ := os.ReadFile(path)
-		if f := strings.Fields(string(raw)); len(f) > 0 {
-			child, _ := strconv.Atoi(f[0])
-			return child
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("strace (pid %d) started no program", pid)
-	return 0
 }
 
 // noPanic fails the test if a program printed a Go panic or stack trace.
@@ -207,15 +177,4 @@ func noPanic(t *testing.T, text string) {
 			t.Fatalf("the program printed a Go crash (%q):\n%s", bad, text)
 		}
 	}
-}
-
-// python runs a small Python program with args and returns its stdout.
-func python(t *testing.T, script string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
-	r := start(t, cmd)
-	if code := r.exitCode(t); code != 0 {
-		t.Fatalf("python exited %d\nstdout:\n%s\nstderr:\n%s", code, r.stdout.String(), r.stderr.String())
-	}
-	return r.stdout.String()
 }

@@ -25,7 +25,7 @@
 //
 //	ss -tlnp 'sport = :7000'             # the listening socket and its queue
 //	ss -tan 'sport = :7000 or dport = :7000'   # every connection and its state
-//	ls -l /proc/$(pgrep -n tcpserver)/fd       # the sockets are files: 3, 4, …
+//	ls -l /proc/$(pgrep -f '^./bin/tcpserver')/fd   # the sockets are files: 3, 4, …
 //
 // See: lessons/02-server-side.md, lessons/05-connection-life.md;
 // man 2 socket, man 2 bind, man 2 listen, man 2 accept4, man 7 tcp, man 7 ipv6.
