@@ -458,12 +458,6 @@ func (l *logger) warn(format string, args ...any) {
 	l.line(color.YellowString("warning: "+format, args...))
 }
 
-func (l *logger) error(format string, args ...any) {
-	l.mu.Lock()
-	fmt.Fprintln(os.Stderr, color.RedString("miniio serve: "+format, args...))
-	l.mu.Unlock()
-}
-
 // checkLimits refuses flag values that make no sense.
 func checkLimits(o miniio.ServerOptions) string {
 	switch {
