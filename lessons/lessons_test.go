@@ -8,6 +8,7 @@
 package lessons
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,9 @@ func TestLessons(t *testing.T) {
 		t.Fatal(err)
 	}
 	buildPrograms(t, root)
+	if ns := os.Getenv("SOCKLAB_LESSON_NETNS"); ns == "inside" {
+		t.Log("running in private network and PID namespaces (see TestMain)")
+	}
 
 	files, err := filepath.Glob("[0-9][0-9]-*.md")
 	if err != nil {
