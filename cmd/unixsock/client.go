@@ -79,7 +79,13 @@ func send(args []string) {
 // socket.
 func connectFailed(call string, ep endpoint, err error, dgram bool) {
 	fmt.Fprintln(os.Stderr, sys.Failure(call+" "+ep.name, err))
+	var st unix.Stat_t
 	switch {
+	case errors.Is(err, unix.ECONNREFUSED) && ep.path != "" &&
+		unix.Stat(ep.path, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFSOCK:
+		// The kernel says ECONNREFUSED for any file that is not a
+		// socket, too: the refusal is about the file, not a server.
+		fmt.Fprintf(os.Stderr, "why: %s is %s, not a socket file: only a socket can be connected to (ls -l shows a socket with an s first)\n", ep.path, kindOf(uint32(st.Mode)))
 	case errors.Is(err, unix.ECONNREFUSED) && dgram:
 		fmt.Fprintf(os.Stderr, "why: no datagram socket has %s: the file is stale, or a stream server has it (it refuses datagrams)\n", ep.name)
 	case errors.Is(err, unix.ECONNREFUSED) && ep.path != "":

@@ -675,6 +675,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"sendfd", "-path", "a.sock", "no-such-file"}, 1, "unixsock: open no-such-file: ENOENT (No such file or directory)"},
 		{[]string{"send", "-path", "nobody.sock"}, 1, "unixsock: connect nobody.sock: ENOENT (No such file or directory)"},
 		{[]string{"pair", "extra"}, 2, `unexpected argument "extra"`},
+		// connect to a file that is not a socket also says ECONNREFUSED;
+		// the program must not call the directory a stale socket.
+		{[]string{"send", "-path", "."}, 1, "why: . is a directory, not a socket file"},
+		{[]string{"serve", "-path", "no-such-dir/a.sock"}, 1, "why: the directory no-such-dir does not exist"},
 	}
 	for _, c := range cases {
 		_, stderr, status := run(t, dir, "", unixsock, c.args...)

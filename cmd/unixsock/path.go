@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -118,6 +119,10 @@ func bindSocket(fd int, ep endpoint, mode uint32) {
 func bindFailed(ep endpoint, err error) {
 	if err == unix.EADDRINUSE {
 		failf("bind %s: %s\nwhy: another socket is bound to that name (ss -xlp shows which process)", ep.name, sys.Describe(err))
+	}
+	if err == unix.ENOENT && ep.path != "" {
+		// bind creates the file, but not the directories above it.
+		failf("bind %s: %s\nwhy: the directory %s does not exist; make it first: mkdir -p -m 700 %s", ep.name, sys.Describe(err), filepath.Dir(ep.path), filepath.Dir(ep.path))
 	}
 	fatal("bind "+ep.name, err)
 }
