@@ -42,12 +42,21 @@ var (
 	parallelFlag = flag.Int("parallel", 100, "with -conns: how many connections are being set up at the same moment")
 )
 
+// maxConns is the largest -conns: Linux's default ceiling on one
+// process's descriptors (nr_open).
+const maxConns = 1 << 20
+
 // manyConns is tcpclient -conns N. It exits: 0 when every echo was
 // right, 1 otherwise.
 func manyConns(domain int, server unix.Sockaddr) {
 	n, hold, timeout, parallel := *connsFlag, *holdFlag, *timeoutFlag, *parallelFlag
 	if n < 0 || hold < 0 || timeout <= 0 || parallel < 1 {
 		sys.Fatalf("-conns and -hold cannot be negative, and -timeout and -parallel must be positive")
+	}
+	if n > maxConns {
+		// Each one is a descriptor, and a process may have at most about
+		// a million (/proc/sys/fs/nr_open); asking for more is a typo.
+		sys.Fatalf("-conns %d: at most %d (one process cannot hold more descriptors than that)", n, maxConns)
 	}
 	r := run{holding: make(chan held, n)}
 	closed := make(chan struct{})

@@ -199,6 +199,12 @@ func TestConnsBadFlags(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "-parallel must be positive") {
 		t.Fatalf("exit %d:\n%s", code, errs)
 	}
+	// A typo's worth of connections: a clear refusal, not the Go
+	// runtime running out of memory with a stack trace.
+	code, _, errs = runClient(t, 0, "-conns", "99999999999")
+	if code != 2 || !strings.Contains(errs, "-conns 99999999999: at most 1048576") || strings.Contains(errs, "goroutine ") {
+		t.Fatalf("exit %d:\n%s", code, errs)
+	}
 }
 
 // The trace of -conns (one connection at a time) matches strace's,
