@@ -268,14 +268,24 @@ func showPeer(fd int) {
 	sys.Note("peer: pid %d%s, uid %d, gid %d", c.Pid, command(c.Pid), c.Uid, c.Gid)
 }
 
-// command is " (name)" for a process id, from /proc/PID/comm (Linux);
-// "" when it cannot be read. Reading it is file I/O, not a socket call.
+// command is " (name)" for a process id, from /proc/PID/comm (Linux), or
+// " (exited)" when the peer is already gone (a sendfd client may send and
+// exit before we look). Reading it is file I/O, not a socket call, so it
+// is not traced; it uses plain open/read/close rather than os.ReadFile,
+// which would make the Go runtime open its own epoll descriptors and
+// shift the numbers of the sockets that follow.
 func command(pid int) string {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil || len(raw) < 2 {
-		return ""
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/comm", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return " (exited)"
 	}
-	return " (" + string(raw[:len(raw)-1]) + ")"
+	defer unix.Close(fd)
+	raw := make([]byte, 64)
+	n, err := unix.Read(fd, raw)
+	if err != nil || n < 2 {
+		return " (exited)"
+	}
+	return " (" + string(raw[:n-1]) + ")"
 }
 
 // echo sends back everything the client sends until it is done (read
