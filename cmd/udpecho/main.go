@@ -288,6 +288,16 @@ func failSend(what string, err error, server unix.Sockaddr, connected bool) {
 		fmt.Fprintf(os.Stderr, "why: an earlier datagram reached %s, where no socket was bound; that kernel answered with ICMP \"port unreachable\", and because our socket is connected, the error came back on this call\n", sys.Addr(server))
 		os.Exit(1)
 	}
+	if errors.Is(err, unix.EACCES) {
+		// Not about ports or files here: the kernel refuses a datagram to
+		// a broadcast address (255.255.255.255, or a network's .255)
+		// unless the socket asked for it with SO_BROADCAST (socket(7)),
+		// so that one program cannot flood a whole network by mistake.
+		// (Not sys.Failure: its general hint for EACCES is about ports.)
+		fmt.Fprintf(os.Stderr, "udpecho: %s: %s\n", what, sys.Describe(err))
+		fmt.Fprintf(os.Stderr, "why: %s is a broadcast address; sending there needs the SO_BROADCAST option, which udpecho does not set\n", sys.Addr(server))
+		os.Exit(1)
+	}
 	sys.Fatal(what, err)
 }
 

@@ -255,6 +255,12 @@ func TestClosedPort(t *testing.T) {
 		t.Errorf("a Go stack trace:\n%s", stderr)
 	}
 
+	// A broadcast address without SO_BROADCAST: EACCES, with its real reason.
+	_, stderr, status = run(t, udpecho, "send", "-addr", "255.255.255.255:"+port, "one")
+	if status != 1 || !strings.Contains(stderr, "udpecho: sendto: EACCES (Permission denied)\nwhy: 255.255.255.255:"+port+" is a broadcast address") || strings.Contains(stderr, "below 1024") {
+		t.Errorf("broadcast: exit %d, want 1 and the SO_BROADCAST reason:\n%s", status, stderr)
+	}
+
 	_, stderr, status = run(t, udpecho, "send", "-timeout", "200ms", "-addr", "127.0.0.1:"+port, "one")
 	if status != 1 || !strings.Contains(stderr, "udpecho: no reply within 200ms (0 of 1 replies arrived)") ||
 		!strings.Contains(stderr, "= -1 EAGAIN (Resource temporarily unavailable)") {
