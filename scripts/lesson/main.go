@@ -49,13 +49,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		timeout   = fs.Duration("timeout", lessoncheck.DefaultTimeout, "with -check: how long to wait for each expected line")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: go run ./scripts/lesson [flags] N|lessons/NN-topic.md\n")
+		fmt.Fprintf(stderr, "usage: go run ./scripts/lesson [flags] N|lessons/NN-topic.md [flags]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 {
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	// Flags may also follow the lesson: `go run ./scripts/lesson 7 -print`.
+	lessonArg := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
 		fs.Usage()
 		return 2
 	}
@@ -68,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	path, err := findLesson(root, fs.Arg(0))
+	path, err := findLesson(root, lessonArg)
 	if err != nil {
 		return fail(err)
 	}

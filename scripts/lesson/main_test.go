@@ -33,6 +33,11 @@ func TestPrint(t *testing.T) {
 	if !strings.Contains(out, "side by side") || !strings.Contains(out, "ss -tuxanp") {
 		t.Errorf("output lacks the how-to note or the socket watch:\n%s", out)
 	}
+	// Flags after the lesson work too, as the README writes them.
+	code, after, errOut := runLesson(t, fixture, "-print", "-build=false")
+	if code != 0 || after != out {
+		t.Errorf("flags after the lesson: exit %d, stderr %q, output differs: %v", code, errOut, after != out)
+	}
 }
 
 func TestCheck(t *testing.T) {
@@ -58,6 +63,9 @@ func TestBadArguments(t *testing.T) {
 	}
 	if code, _, errOut := runLesson(t, "-print", "-build=false", "97"); code != 1 || !strings.Contains(errOut, "no lesson 97") {
 		t.Errorf("missing lesson: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := runLesson(t, "-print", "-build=false", "7", "8"); code != 2 || !strings.Contains(errOut, "usage:") {
+		t.Errorf("two lessons: exit %d, stderr %q", code, errOut)
 	}
 	if code, _, errOut := runLesson(t, "-print", "nosuchfile.md"); code != 1 || !strings.Contains(errOut, "neither a lesson number nor a lesson file") {
 		t.Errorf("bad argument: exit %d, stderr %q", code, errOut)
