@@ -26,6 +26,9 @@ func Socket(domain, typ, proto int) (int, error) {
 	if tracing {
 		emit("socket", args, fd, err, fd, "")
 	}
+	if err == nil {
+		rememberKind(fd, domain, typ)
+	}
 	return fd, err
 }
 
@@ -245,6 +248,7 @@ func Getsockname(fd int) (unix.Sockaddr, error) {
 	err := nameCall(unix.SYS_GETSOCKNAME, fd, r)
 	if err == nil {
 		sa = r.decode()
+		remember(fd, sa, nil) // after a bind to port 0, the port the kernel picked
 	}
 	if tracing {
 		addr, size := r.String(), "[112]"

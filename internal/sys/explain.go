@@ -46,6 +46,7 @@ var about = map[string]string{
 // given, so the hints can name a port without extra system calls.
 type fdInfo struct {
 	local, peer unix.Sockaddr
+	ssKind      string // ss's option for this socket's kind: "t" TCP, "u" UDP, "x" unix; "" not known
 }
 
 var (
@@ -65,6 +66,26 @@ func remember(fd int, local, peer unix.Sockaddr) {
 	if peer != nil {
 		info.peer = peer
 	}
+	fds[fd] = info
+	fdMu.Unlock()
+}
+
+// rememberKind notes what socket() made, so -step suggests the ss
+// command that lists that kind of socket (ss -t shows no UDP or unix ones).
+func rememberKind(fd, domain, typ int) {
+	if !stepping {
+		return
+	}
+	kind := "t"
+	switch {
+	case domain == unix.AF_UNIX:
+		kind = "x"
+	case typ&0xf == unix.SOCK_DGRAM:
+		kind = "u"
+	}
+	fdMu.Lock()
+	info := fds[fd]
+	info.ssKind = kind
 	fds[fd] = info
 	fdMu.Unlock()
 }
@@ -189,17 +210,27 @@ func ssCommand(name string, fd int) string {
 		}
 		return 0
 	}
+	kind := info.ssKind
+	if kind == "" {
+		kind = "t"
+	}
 	switch {
 	case name == "socket":
 		return "ls -l /proc/" + itoa(os.Getpid()) + "/fd"
+	case kind == "x" && (name == "listen" || name == "accept4"):
+		return "ss -xlp"
+	case kind == "x" && name == "connect":
+		return "ss -xp"
+	case kind == "x":
+		return ""
 	case port(info.local) != 0 && (name == "listen" || name == "accept4"):
-		return fmt.Sprintf("ss -tlnp 'sport = :%d'", port(info.local))
+		return fmt.Sprintf("ss -%slnp 'sport = :%d'", kind, port(info.local))
 	case port(info.local) != 0:
-		return fmt.Sprintf("ss -tanp 'sport = :%d or dport = :%d'", port(info.local), port(info.local))
+		return fmt.Sprintf("ss -%sanp 'sport = :%d or dport = :%d'", kind, port(info.local), port(info.local))
 	case port(info.peer) != 0:
-		return fmt.Sprintf("ss -tanp 'dport = :%d'", port(info.peer))
+		return fmt.Sprintf("ss -%sanp 'dport = :%d'", kind, port(info.peer))
 	case name == "connect":
-		return "ss -tanp"
+		return "ss -" + kind + "anp"
 	}
 	return ""
 }
