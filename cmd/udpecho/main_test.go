@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"socklab/internal/tracetest"
 )
@@ -411,5 +414,48 @@ s.sendto(data, peer)
 	}
 	if !strings.Contains(stderr, "# a datagram from 127.0.0.1:"+other+", not from the server: ignored") {
 		t.Errorf("the stranger's datagram was not reported:\n%s", stderr)
+	}
+}
+
+// -step from a terminal: each call waits for Enter, and the ss command
+// it suggests lists UDP sockets (ss -u), not TCP ones (ss -t would show
+// nothing for this program).
+func TestStepSuggestsUDP(t *testing.T) {
+	cmd := exec.Command(udpecho, "serve", "-step", "-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatalf("starting udpecho on a pseudo-terminal: %v", err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	copied := make(chan struct{})
+	go func() { io.Copy(p, tty); close(copied) }()
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+		tty.Close()
+		<-copied
+	})
+
+	// Enter for each call until the server stops before its first
+	// recvfrom: socket, bind, getsockname (port 0 was asked for).
+	for presses := 0; !strings.Contains(p.text(), "next: recvfrom("); presses++ {
+		if presses == 5 {
+			t.Fatalf("no recvfrom after %d presses of Enter:\n%s", presses, p.text())
+		}
+		p.waitFor(t, `(?s)(\[press Enter to make the call\][^\[]*){`+strconv.Itoa(presses+1)+`}`)
+		if strings.Contains(p.text(), "next: recvfrom(") {
+			break
+		}
+		if _, err := tty.Write([]byte("\r")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	port := p.waitFor(t, `# receiving on 127\.0\.0\.1:(\d+)`)
+	p.waitFor(t, `watch it in another terminal: ss -uanp 'sport = :`+port+` or dport = :`+port+`'`)
+	if strings.Contains(p.text(), "ss -t") {
+		t.Errorf("a TCP ss command for a UDP socket:\n%s", p.text())
 	}
 }
