@@ -284,5 +284,8 @@ func Getpeername(fd int) (unix.Sockaddr, error) {
 // retryNote follows an EINTR line, so the learner sees why the same call
 // appears twice.
 func retryNote() {
+	if !tracing {
+		return // -q: the interrupted call was not printed either
+	}
 	printRaw(paint(explainColor, "# interrupted by a signal before anything happened: making the same call again") + "\n")
 }
