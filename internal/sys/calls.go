@@ -130,19 +130,30 @@ func Accept4(fd, flags int) (int, unix.Sockaddr, error) {
 // Connect is connect(2): ask the kernel to reach the server's address.
 // For TCP this is the three-way handshake; it returns when it is done.
 func Connect(fd int, sa unix.Sockaddr) error {
-	args := ""
-	if tracing {
-		args = fmt.Sprintf("%s, %s, %d", fdArg(fd), Sockaddr(sa), SockaddrLen(sa))
-		pause("connect", args, fd)
+	for {
+		args := ""
+		if tracing {
+			args = fmt.Sprintf("%s, %s, %d", fdArg(fd), Sockaddr(sa), SockaddrLen(sa))
+			pause("connect", args, fd)
+		}
+		err := unix.Connect(fd, sa)
+		if err == nil || err == unix.EINPROGRESS {
+			remember(fd, nil, sa)
+		}
+		if tracing {
+			emit("connect", args, 0, err, fd, "")
+		}
+		// A signal can cut a blocking connect short (the kernel restarts
+		// it by itself unless the socket has a send timeout). The
+		// handshake goes on meanwhile; on Linux, calling connect again
+		// on a blocking socket waits for it to finish and returns 0 (or
+		// its error), so the retry is the same call, as for read.
+		if err == unix.EINTR {
+			retryNote()
+			continue
+		}
+		return err
 	}
-	err := unix.Connect(fd, sa)
-	if err == nil || err == unix.EINPROGRESS {
-		remember(fd, nil, sa)
-	}
-	if tracing {
-		emit("connect", args, 0, err, fd, "")
-	}
-	return err
 }
 
 // Read is read(2): copy up to len(p) bytes that have arrived into p.
