@@ -32,6 +32,7 @@ func (benchTimer) Stop() {}
 func (benchLoop) Post(f func())                           { f() }
 func (benchLoop) AfterFunc(time.Duration, func()) stopper { return benchTimer{} }
 func (benchLoop) Stop()                                   {}
+func (benchLoop) Now() time.Duration                      { return 0 }
 
 // benchConn counts what would be written and keeps nothing, the way a
 // connection whose kernel buffer always has room would.

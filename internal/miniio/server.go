@@ -127,6 +127,9 @@ type eventLoop interface {
 	AfterFunc(d time.Duration, f func()) stopper
 	// Stop makes the loop return.
 	Stop()
+	// Now is the loop's clock: the time since it started, the same clock
+	// AfterFunc counts in.
+	Now() time.Duration
 }
 
 // stopper is a timer that can be cancelled.
@@ -156,6 +159,8 @@ type Server struct {
 	rooms    map[string]map[*Socket]struct{} // room name → members
 	pkt      wire.Packet                     // parsed packet, reused for every packet
 	gen      uint64                          // broadcast number, to send once per socket across rooms
+	pingQ    hbQueue                         // sockets waiting for their next PING (server_heartbeat.go)
+	pongQ    hbQueue                         // sockets waiting for their PONG
 	stopping bool                            // Shutdown was called
 	stopped  bool                            // the loop was told to stop
 
@@ -173,12 +178,14 @@ type Server struct {
 // NewServer returns a server with the given options (zero fields take the
 // defaults). It does nothing until Serve.
 func NewServer(opts ServerOptions) *Server {
-	return &Server{
+	srv := &Server{
 		opts:  opts.withDefaults(),
 		conns: make(map[*Socket]struct{}),
 		byID:  make(map[string]*Socket),
 		rooms: make(map[string]map[*Socket]struct{}),
 	}
+	srv.initHeartbeat()
+	return srv
 }
 
 // Options returns the settings in use, defaults filled in.

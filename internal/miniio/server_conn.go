@@ -262,36 +262,6 @@ func (s *Socket) acker(id int) func(args ...any) error {
 	}
 }
 
-// The heartbeat. TCP alone does not notice a peer that vanished without a
-// word (a laptop closed, a cable pulled, a process stopped): nothing is
-// sent, so nothing fails. So the server asks: PING every pingInterval,
-// and a peer that has not answered PONG within pingTimeout is gone.
-
-func (s *Socket) schedulePing() {
-	s.pingTimer = s.srv.after(s.srv.opts.PingInterval, s.ping)
-}
-
-func (s *Socket) ping() {
-	s.pingTimer = nil
-	if s.state >= stateClosing {
-		return
-	}
-	s.send(pingFrame)
-	timeout := s.srv.opts.PingTimeout
-	s.pongTimer = s.srv.after(timeout, func() {
-		s.pongTimer = nil
-		s.closeWith(fmt.Sprintf("%s: no PONG within %v", ReasonPingTimeout, timeout))
-	})
-}
-
-func (s *Socket) pong() {
-	if s.pongTimer == nil {
-		return // a PONG nobody asked for: harmless
-	}
-	stop(&s.pongTimer)
-	s.schedulePing()
-}
-
 // send queues one frame for the client, unless the client has stopped
 // reading: then it is ended as a slow consumer. Loop goroutine only.
 func (s *Socket) send(frame []byte) {
@@ -344,8 +314,7 @@ func (s *Socket) finish(reason string) {
 	srv := s.srv
 	s.reason = reason
 	stop(&s.connectTimer)
-	stop(&s.pingTimer)
-	stop(&s.pongTimer)
+	s.hbRemove()
 	wasConnected := s.index >= 0
 	if wasConnected {
 		last := len(srv.sockets) - 1

@@ -43,6 +43,8 @@ func (l *fakeLoop) AfterFunc(d time.Duration, f func()) stopper {
 
 func (l *fakeLoop) Stop() { l.stopped = true }
 
+func (l *fakeLoop) Now() time.Duration { return l.now }
+
 // runPosted runs what other goroutines posted, as the loop would.
 func (l *fakeLoop) runPosted() {
 	for {

@@ -34,11 +34,14 @@ type Socket struct {
 	rooms        map[string]struct{} // rooms as applied by the loop (srv.rooms agrees)
 	acks         map[int]*pendingAck // our EmitWithAck calls waiting for their answer
 	connectTimer stopper
-	pingTimer    stopper // the next PING
-	pongTimer    stopper // the ping timeout, while a PING is unanswered
 	lingerTimer  stopper // cuts off a closing connection that does not drain
-	gen          uint64  // last broadcast sent here (Server.gen)
-	reason       string  // why it ended, once it did
+	// The heartbeat (server_heartbeat.go): the socket's place in the ping
+	// or the pong queue, and when it is due there.
+	hbPrev, hbNext *Socket
+	hbDue          time.Duration
+	hbIn           uint8
+	gen            uint64 // last broadcast sent here (Server.gen)
+	reason         string // why it ended, once it did
 
 	// Guarded by srv.mu: the rooms as the program asked for them (Join and
 	// Leave update this at once, the loop applies them in queue order),

@@ -22,6 +22,11 @@ func (l *Loop) AfterFunc(d time.Duration, f func()) *Timer {
 	return t
 }
 
+// Now is the loop's clock, the one AfterFunc counts in: the time since
+// New. A program that keeps its own deadlines (one timer for many of
+// them) reads them off this clock, so they agree with the timers'.
+func (l *Loop) Now() time.Duration { return time.Duration(l.now()) }
+
 // Stop cancels the timer if it has not run yet. Loop goroutine only.
 func (t *Timer) Stop() {
 	if t.index >= 0 && t.index < len(t.loop.timers) && t.loop.timers[t.index] == t {
