@@ -83,6 +83,13 @@ func TestEpollEMFILEDoesNotSpin(t *testing.T) {
 	// and room for 34 connections.
 	srv, addr := startOnPort(t, 40, "-mode", "epoll")
 	pid := srv.cmd.Process.Pid
+	// The Go runtime's own epoll must be open before the server can run
+	// out of descriptors, or the runtime's first timer would kill the
+	// process then (reactor.startRuntimePoller): ours and the runtime's.
+	waitFor(t, srv, &srv.stderr, "epoll_ctl(")
+	if n := countLinks(t, pid, "anon_inode:[eventpoll]"); n != 2 {
+		t.Errorf("%d epoll descriptors once the loop runs, want 2 (ours and the Go runtime's)", n)
+	}
 	// 60 clients at once; each holds its connection 3 s after its echo.
 	// 34 get in; the other 26 wait in the accept queue until the first
 	// ones leave.
@@ -282,4 +289,22 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// countLinks counts the process's descriptors that point at target, as
+// `ls -l /proc/PID/fd` shows them.
+func countLinks(t *testing.T, pid int, target string) int {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if link, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && link == target {
+			n++
+		}
+	}
+	return n
 }

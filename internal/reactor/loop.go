@@ -120,6 +120,7 @@ func New(h Handler, o Options) (*Loop, error) {
 		return nil, errors.New("reactor: a Handler is required")
 	}
 	o.fill()
+	startRuntimePoller()
 	p, err := newPoller()
 	if err != nil {
 		return nil, err
