@@ -153,16 +153,19 @@ type Server struct {
 	middleware         []func(s *Socket, auth json.RawMessage) error
 
 	// Owned by the loop goroutine.
-	conns    map[*Socket]struct{}            // every open connection, any state
-	sockets  []*Socket                       // connected ones (CONNECT done): broadcasts go here
-	byID     map[string]*Socket              // connected ones by id: To(id) reaches one socket
-	rooms    map[string]map[*Socket]struct{} // room name → members
-	pkt      wire.Packet                     // parsed packet, reused for every packet
-	gen      uint64                          // broadcast number, to send once per socket across rooms
-	pingQ    hbQueue                         // sockets waiting for their next PING (server_heartbeat.go)
-	pongQ    hbQueue                         // sockets waiting for their PONG
-	stopping bool                            // Shutdown was called
-	stopped  bool                            // the loop was told to stop
+	conns   map[*Socket]struct{}            // every open connection, any state
+	sockets []*Socket                       // connected ones (CONNECT done): broadcasts go here
+	byID    map[string]*Socket              // connected ones by id: To(id) reaches one socket
+	rooms   map[string]map[*Socket]struct{} // room name → members
+	pkt     wire.Packet                     // parsed packet, reused for every packet
+	// The event names the last connected socket registered handlers for,
+	// shared by the next one as long as it registers the same (see On).
+	handlerNames []string
+	gen          uint64  // broadcast number, to send once per socket across rooms
+	pingQ        hbQueue // sockets waiting for their next PING (server_heartbeat.go)
+	pongQ        hbQueue // sockets waiting for their PONG
+	stopping     bool    // Shutdown was called
+	stopped      bool    // the loop was told to stop
 
 	// The emit queue, shared with other goroutines (server_emit.go).
 	mu          sync.Mutex

@@ -25,9 +25,15 @@ type Socket struct {
 	fd   int
 
 	// Owned by the loop goroutine.
-	state        socketState
-	auth         json.RawMessage // the CONNECT's auth object, copied
-	handlers     []socketHandler
+	state    socketState
+	ownNames bool            // handlerNames is this socket's own, not the shared list
+	auth     json.RawMessage // the CONNECT's auth object, copied
+	// The event handlers, position by position: handlerNames[i] is the
+	// event handlerFns[i] is for. The names are usually the same list, in
+	// the same order, for every socket of a server (its connection
+	// handler registers them), so sockets share one copy of it: see On.
+	handlerNames []string
+	handlerFns   []eventHandler
 	anyHandlers  []func(event string, args []json.RawMessage)
 	byeHandlers  []func(reason string)
 	index        int                 // position in srv.sockets while connected
@@ -61,10 +67,9 @@ const (
 	stateClosed                       // gone
 )
 
-type socketHandler struct {
-	event string
-	fn    func(args []json.RawMessage, ack func(args ...any) error)
-}
+// eventHandler is what On registers: the event's arguments, and the
+// function that answers the sender's ack.
+type eventHandler = func(args []json.RawMessage, ack func(args ...any) error)
 
 type pendingAck struct {
 	event string
@@ -104,7 +109,22 @@ func (s *Socket) Connected() bool { return s.state == stateConnected }
 // second On for the same event adds a second handler, called after the
 // first.
 func (s *Socket) On(event string, fn func(args []json.RawMessage, ack func(args ...any) error)) {
-	s.handlers = append(s.handlers, socketHandler{event, fn})
+	i := len(s.handlerFns)
+	if i >= len(s.handlerNames) || s.handlerNames[i] != event {
+		// Not what the shared list says at this position: the socket takes
+		// its own list. A list that may be shared is never written to; this
+		// socket's own one is appended to in place, and the others only
+		// ever hold a copy cut to its length, which cannot see past it.
+		if i == len(s.handlerNames) && s.ownNames && i < cap(s.handlerNames) {
+			s.handlerNames = append(s.handlerNames, event)
+		} else {
+			names := make([]string, i+1, max(2*i, 4))
+			copy(names, s.handlerNames[:i])
+			names[i] = event
+			s.handlerNames, s.ownNames = names, true
+		}
+	}
+	s.handlerFns = append(s.handlerFns, fn)
 }
 
 // OnAny registers fn for every event, before the event's own handlers:
