@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -411,5 +412,56 @@ func TestBadArguments(t *testing.T) {
 			}
 			noPanic(t, s)
 		})
+	}
+}
+
+// TestStdoutClosedEarly is `tcpclient < big | head -c1`: the reader of
+// our stdout goes away while the echo still streams in. Like cat or any
+// Unix filter, tcpclient then dies of SIGPIPE, quietly (the shell shows
+// status 141) and at once: no stack trace, no hang. Go lets SIGPIPE kill
+// a program only for writes to fds 1 and 2; on the socket the same event
+// is the EPIPE error TestServerKilledAfterEcho meets. The server just
+// sees its client vanish and goes on serving.
+func TestStdoutClosedEarly(t *testing.T) {
+	srv, addr := startServer(t, "127.0.0.1")
+	pipeOut, pipeIn, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeOut.Close()
+	cmd := exec.Command(prog("tcpclient"), "-q", "-addr", addr)
+	cmd.Stdin = bytes.NewReader(make([]byte, 4<<20)) // far more than the pipe and socket buffers hold
+	r := &running{cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout = pipeIn // the program's own fd 1, no copying in between
+	cmd.Stderr = &r.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pipeIn.Close()
+	go func() { cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	if _, err := io.ReadFull(pipeOut, make([]byte, 1)); err != nil { // head -c1
+		t.Fatal(err)
+	}
+	pipeOut.Close()
+
+	r.exitCode(t) // bounded wait
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+		t.Fatalf("want death by SIGPIPE, got %v\n%s", cmd.ProcessState, r.stderr.String())
+	}
+	noPanic(t, r.stderr.String())
+
+	next := exec.Command(prog("tcpclient"), "-q", "-addr", addr)
+	next.Stdin = strings.NewReader("next\n")
+	if out, err := next.Output(); err != nil || string(out) != "next\n" {
+		t.Fatalf("the server did not serve the next client: %v, %q\n%s", err, out, srv.stderr.String())
 	}
 }

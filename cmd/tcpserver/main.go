@@ -34,6 +34,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"sort"
@@ -75,6 +76,13 @@ func main() {
 	}
 	if flag.NArg() > 0 {
 		sys.Fatalf("unexpected argument %q (tcpserver takes only flags; see -h)", flag.Arg(0))
+	}
+	// listen(2) takes a C int. A negative backlog is not an error to the
+	// kernel: it quietly means "as many as allowed" (net.core.somaxconn),
+	// and a number past a C int would be cut short on the way in, so the
+	// trace would show a value the kernel never saw. Say so instead.
+	if *backlog < 0 || *backlog > math.MaxInt32 {
+		sys.Fatalf("-backlog %d: want a number from 0 to %d (the kernel caps it at net.core.somaxconn anyway)", *backlog, math.MaxInt32)
 	}
 	serve, ok := modes[*mode]
 	if !ok {

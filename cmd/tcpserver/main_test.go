@@ -216,6 +216,8 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"-mode", "forking"}, `unknown -mode "forking": choose one of `},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-backlog", "many"}, `invalid value "many" for flag -backlog`},
+		{[]string{"-addr", "127.0.0.1:0", "-backlog", "-1"}, "-backlog -1: want a number from 0 to 2147483647"},
+		{[]string{"-addr", "127.0.0.1:0", "-backlog", "99999999999"}, "-backlog 99999999999: want a number from 0 to"},
 		{[]string{"-color", "pink"}, "-color must be auto, always or never"},
 	}
 	for _, tc := range cases {
