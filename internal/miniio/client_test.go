@@ -113,6 +113,18 @@ func dialFakeIO(t *testing.T, fs *fakeIO, r *clientRecorder, opts ClientOptions)
 	return c, fc
 }
 
+// waitDone waits until the client has finished for good. A client that
+// wrongly keeps reconnecting never finishes: that must fail the test with
+// a message, not hang it until go test's own timeout.
+func waitDone(t *testing.T, c *Client) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(ioTimeout):
+		t.Fatalf("the client has not finished within %v (still connected: %v, reason so far %q)", ioTimeout, c.Connected(), c.Reason())
+	}
+}
+
 func TestClientHandshakeAndEvents(t *testing.T) {
 	fs := startFakeIO(t)
 	r := newClientRecorder(t)
@@ -301,7 +313,7 @@ func TestClientClose(t *testing.T) {
 	fc.expectEOF()  // then FIN (shutdown SHUT_WR).
 	fc.c.Close()    // Our FIN lets Close finish.
 	<-closed
-	<-c.Done()
+	waitDone(t, c)
 
 	if got := r.waitEvent("disconnect"); got != `["io client disconnect"]` {
 		t.Errorf("disconnect args = %s", got)
@@ -327,7 +339,7 @@ func TestClientServerDisconnectIsFinal(t *testing.T) {
 	fc.send(`1{"reason":"server namespace disconnect"}`)
 	fc.expectEOF() // the client answers with its FIN
 	fc.c.Close()
-	<-c.Done()
+	waitDone(t, c)
 	if c.Reason() != ReasonIOServerDisconnect {
 		t.Errorf("Reason = %q, want %q", c.Reason(), ReasonIOServerDisconnect)
 	}
@@ -353,7 +365,7 @@ func TestClientConnectError(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Message != "not authorized" {
 		t.Fatalf("Connect = %v, want a *ConnectError \"not authorized\"", err)
 	}
-	<-c.Done()
+	waitDone(t, c)
 	fs.noConnection(100 * time.Millisecond)
 }
 
@@ -395,7 +407,7 @@ func TestClientPingTimeout(t *testing.T) {
 	if got := r.waitEvent("disconnect"); got != `["ping timeout"]` {
 		t.Errorf("disconnect = %s, want [\"ping timeout\"]", got)
 	}
-	<-c.Done()
+	waitDone(t, c)
 	if c.Reason() != ReasonPingTimeout {
 		t.Errorf("Reason = %q", c.Reason())
 	}
@@ -412,7 +424,7 @@ func TestClientParseError(t *testing.T) {
 	if err != nil || !strings.HasPrefix(got, `1{"reason":"parse error: `) {
 		t.Fatalf("client sent %q, %v; want CLOSE with a parse error", got, err)
 	}
-	<-c.Done()
+	waitDone(t, c)
 	if !strings.HasPrefix(c.Reason(), "parse error: empty frame") {
 		t.Errorf("Reason = %q", c.Reason())
 	}
@@ -490,7 +502,7 @@ func TestClientBufferFull(t *testing.T) {
 	}
 	// Close interrupts the hour-long wait.
 	c.Close()
-	<-c.Done()
+	waitDone(t, c)
 }
 
 func TestClientNoBufferWithoutReconnect(t *testing.T) {
@@ -498,7 +510,7 @@ func TestClientNoBufferWithoutReconnect(t *testing.T) {
 	r := newClientRecorder(t)
 	c, fc := dialFakeIO(t, fs, r, ClientOptions{})
 	fc.c.Close()
-	<-c.Done()
+	waitDone(t, c)
 	if c.Reason() != ReasonTransportClose {
 		t.Errorf("Reason = %q, want transport close", c.Reason())
 	}
@@ -531,7 +543,7 @@ func TestClientReconnectAttempts(t *testing.T) {
 		ReconnectDelay: time.Millisecond, ReconnectDelayMax: 2 * time.Millisecond})
 	fs.ln.Close() // the server is gone for good: every attempt is refused
 	fc.c.Close()
-	<-c.Done()
+	waitDone(t, c)
 	if !strings.Contains(c.Reason(), "gave up after 2") {
 		t.Errorf("Reason = %q", c.Reason())
 	}
@@ -606,7 +618,7 @@ func TestClientLeavesNothingBehind(t *testing.T) {
 			go func() { fc.expect("41"); fc.expect("1"); fc.c.Close() }()
 			c.Close()
 		}
-		<-c.Done()
+		waitDone(t, c)
 	}
 	cycle(false) // warm up whatever the runtime starts once
 	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
@@ -651,5 +663,5 @@ func TestClientCloseFromHandler(t *testing.T) {
 	case <-time.After(ioTimeout):
 		t.Fatal("Close inside a handler did not return")
 	}
-	<-c.Done()
+	waitDone(t, c)
 }
