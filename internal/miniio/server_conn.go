@@ -34,7 +34,7 @@ var (
 
 // newSocket is the server's record of a connection the loop accepted.
 func (srv *Server) newSocket(c transport, fd int, peer string) *Socket {
-	return &Socket{srv: srv, c: c, fd: fd, peer: peer, index: -1}
+	return &Socket{srv: srv, c: c, fd: int32(fd), peer: peer, index: -1}
 }
 
 // opened starts a new connection's session.
@@ -109,7 +109,9 @@ func (srv *Server) closed(s *Socket, reason string) {
 		s.finish(reason)
 	}
 	s.state = stateClosed
-	stop(&s.lingerTimer)
+	if s.rare != nil {
+		stop(&s.rare.lingerTimer)
+	}
 	delete(srv.conns, s)
 	if srv.open.Add(-1) == 0 && srv.stopping {
 		srv.stopLoop()
@@ -191,7 +193,9 @@ func (s *Socket) connect(auth json.RawMessage) {
 			return
 		}
 	}
-	s.auth = bytes.Clone(auth)
+	if len(auth) > 0 {
+		s.more().auth = bytes.Clone(auth)
+	}
 	s.state = stateConnected
 	// The connection handlers are about to register this socket's event
 	// handlers. Sockets of one server usually register the same events in
@@ -205,7 +209,7 @@ func (s *Socket) connect(auth json.RawMessage) {
 		s.handlerNames = srv.handlerNames
 		s.handlerFns = make([]eventHandler, 0, len(srv.handlerNames))
 	}
-	s.index = len(srv.sockets)
+	s.index = int32(len(srv.sockets))
 	srv.sockets = append(srv.sockets, s)
 	srv.byID[s.id] = s
 	srv.connected.Add(1)
@@ -225,7 +229,11 @@ func (s *Socket) connect(auth json.RawMessage) {
 
 // event calls the handlers of one EVENT.
 func (s *Socket) event(p *wire.Packet) {
-	for _, h := range s.anyHandlers {
+	var anyHandlers []func(string, []json.RawMessage)
+	if s.rare != nil {
+		anyHandlers = s.rare.anyHandlers
+	}
+	for _, h := range anyHandlers {
 		h(p.Event, p.Args)
 	}
 	ack := noAck
@@ -311,7 +319,7 @@ func (s *Socket) closeWith(reason string) {
 	}
 	s.state = stateClosing
 	s.c.Close()
-	s.lingerTimer = s.srv.after(closeLinger, s.c.Abort)
+	s.more().lingerTimer = s.srv.after(closeLinger, s.c.Abort)
 	s.finish(reason)
 }
 
@@ -319,7 +327,7 @@ func (s *Socket) closeWith(reason string) {
 // timers stopped, waiting acks failed, handlers told. Runs once.
 func (s *Socket) finish(reason string) {
 	srv := s.srv
-	s.reason = reason
+	s.more().reason = reason
 	stop(&s.connectTimer)
 	s.hbRemove()
 	wasConnected := s.index >= 0
@@ -347,7 +355,7 @@ func (s *Socket) finish(reason string) {
 		pa.cb(nil, fmt.Errorf("%w: %s", ErrDisconnected, reason))
 	}
 	if wasConnected {
-		for _, h := range s.byeHandlers {
+		for _, h := range s.rare.byeHandlers {
 			h(reason)
 		}
 	}
@@ -358,7 +366,12 @@ func (s *Socket) finish(reason string) {
 
 // Reason says why the socket ended, "" while it has not. Loop goroutine
 // only.
-func (s *Socket) Reason() string { return s.reason }
+func (s *Socket) Reason() string {
+	if s.rare == nil {
+		return ""
+	}
+	return s.rare.reason
+}
 
 // after runs f on the loop goroutine after d, as a handler: emits it makes
 // are applied when it returns. Loop goroutine only.

@@ -22,40 +22,55 @@ type Socket struct {
 	c    transport
 	id   string // set when OPEN is sent
 	peer string // "127.0.0.1:51234"
-	fd   int
+	fd   int32
 
 	// Owned by the loop goroutine.
-	state    socketState
-	ownNames bool            // handlerNames is this socket's own, not the shared list
-	auth     json.RawMessage // the CONNECT's auth object, copied
+	index int32 // position in srv.sockets while connected, else -1
 	// The event handlers, position by position: handlerNames[i] is the
 	// event handlerFns[i] is for. The names are usually the same list, in
 	// the same order, for every socket of a server (its connection
 	// handler registers them), so sockets share one copy of it: see On.
 	handlerNames []string
 	handlerFns   []eventHandler
-	anyHandlers  []func(event string, args []json.RawMessage)
-	byeHandlers  []func(reason string)
-	index        int                 // position in srv.sockets while connected
 	rooms        map[string]struct{} // rooms as applied by the loop (srv.rooms agrees)
 	acks         map[int]*pendingAck // our EmitWithAck calls waiting for their answer
 	connectTimer stopper
-	lingerTimer  stopper // cuts off a closing connection that does not drain
 	// The heartbeat (server_heartbeat.go): the socket's place in the ping
 	// or the pong queue, and when it is due there.
 	hbPrev, hbNext *Socket
 	hbDue          time.Duration
+	gen            uint64      // last broadcast sent here (Server.gen)
+	rare           *socketRare // what few sockets use; nil until one does
+	state          socketState
 	hbIn           uint8
-	gen            uint64 // last broadcast sent here (Server.gen)
-	reason         string // why it ended, once it did
+	ownNames       bool // handlerNames is this socket's own, not the shared list
 
-	// Guarded by srv.mu: the rooms as the program asked for them (Join and
-	// Leave update this at once, the loop applies them in queue order),
-	// and whether the socket has ended (then Join is ignored).
-	joined map[string]struct{}
+	// Guarded by srv.mu: whether the socket has ended (then Join is
+	// ignored), and the rooms as the program asked for them (Join and
+	// Leave update this at once, the loop applies them in queue order).
 	gone   bool
+	joined map[string]struct{}
 
 	nextAck atomic.Int64 // ack ids for EmitWithAck
+}
+
+// socketRare is the part of a socket that most sockets never use, or use
+// only at the end: kept apart so that an idle connection does not carry
+// room for it (about a hundred bytes of its ~200). Loop goroutine only.
+type socketRare struct {
+	auth        json.RawMessage // the CONNECT's auth object, copied
+	anyHandlers []func(event string, args []json.RawMessage)
+	byeHandlers []func(reason string)
+	lingerTimer stopper // cuts off a closing connection that does not drain
+	reason      string  // why it ended, once it did
+}
+
+// more returns the socket's rare part, made on first use.
+func (s *Socket) more() *socketRare {
+	if s.rare == nil {
+		s.rare = new(socketRare)
+	}
+	return s.rare
 }
 
 type socketState uint8
@@ -86,11 +101,16 @@ func (s *Socket) Peer() string { return s.peer }
 
 // FD is the socket's file descriptor in the server process (what the trace
 // and /proc/PID/fd show).
-func (s *Socket) FD() int { return s.fd }
+func (s *Socket) FD() int { return int(s.fd) }
 
 // Auth is the auth object the client sent with CONNECT (`40{"token":…}`),
 // or nil. Loop goroutine only.
-func (s *Socket) Auth() json.RawMessage { return s.auth }
+func (s *Socket) Auth() json.RawMessage {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.auth
+}
 
 // Connected reports whether the socket completed CONNECT and has not
 // ended. Loop goroutine only.
@@ -130,7 +150,8 @@ func (s *Socket) On(event string, fn func(args []json.RawMessage, ack func(args 
 // OnAny registers fn for every event, before the event's own handlers:
 // socket.io's socket.onAny((event, …args) => …).
 func (s *Socket) OnAny(fn func(event string, args []json.RawMessage)) {
-	s.anyHandlers = append(s.anyHandlers, fn)
+	r := s.more()
+	r.anyHandlers = append(r.anyHandlers, fn)
 }
 
 // OnDisconnect registers fn to run once when the socket ends, with the
@@ -138,7 +159,8 @@ func (s *Socket) OnAny(fn func(event string, args []json.RawMessage)) {
 // "parse error: …" and the other Reason… texts. Only sockets that completed
 // CONNECT get it (like socket.io's "disconnect" event).
 func (s *Socket) OnDisconnect(fn func(reason string)) {
-	s.byeHandlers = append(s.byeHandlers, fn)
+	r := s.more()
+	r.byeHandlers = append(r.byeHandlers, fn)
 }
 
 // Emit sends the event to this client only: socket.emit(event, …args).
