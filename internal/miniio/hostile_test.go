@@ -473,14 +473,17 @@ func cpuTicks(t *testing.T, pid int) int {
 }
 
 // TestNoLeaks: hundreds of connections come and go, politely and not;
-// afterwards the server's descriptors and goroutines are what they were.
+// afterwards the server's descriptors and goroutines are what they were,
+// and so is its count of connected sockets (a socket the server forgot to
+// detach when its peer vanished would stay in its lists and rooms for
+// ever, with no descriptor or goroutine to show for it).
 func TestNoLeaks(t *testing.T) {
 	srv := startServer(t, "-connect-timeout", "2s")
 	probe := connectRaw(t, srv.addr)
 	id := 0
-	ask := func() (conns, goroutines int) { id++; return probe.stats(id) }
+	ask := func() (conns, connected, goroutines int) { id++; return probe.stats(id) }
 	fds0 := srv.fdCount()
-	conns0, goroutines0 := ask()
+	conns0, connected0, goroutines0 := ask()
 
 	ways := []func(){
 		func() { // polite: DISCONNECT
@@ -527,15 +530,15 @@ func TestNoLeaks(t *testing.T) {
 	// counts are back, or fail with what they are.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		conns, goroutines := ask()
+		conns, connected, goroutines := ask()
 		fds := srv.fdCount()
-		if conns == conns0 && goroutines <= goroutines0 && fds == fds0 {
-			t.Logf("after %d connections: %d conns, %d goroutines, %d fds, as at the start", cycles, conns, goroutines, fds)
+		if conns == conns0 && connected == connected0 && goroutines <= goroutines0 && fds == fds0 {
+			t.Logf("after %d connections: %d conns, %d connected, %d goroutines, %d fds, as at the start", cycles, conns, connected, goroutines, fds)
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %d connections: conns %d (start %d), goroutines %d (start %d), fds %d (start %d)",
-				cycles, conns, conns0, goroutines, goroutines0, fds, fds0)
+			t.Fatalf("after %d connections: conns %d (start %d), connected %d (start %d), goroutines %d (start %d), fds %d (start %d)",
+				cycles, conns, conns0, connected, connected0, goroutines, goroutines0, fds, fds0)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -350,18 +350,20 @@ func (c *rawClient) ask(id int, event string, args ...string) string {
 	}
 }
 
-// stats asks the server for its counters (the `stats` event).
-func (c *rawClient) stats(id int) (conns, goroutines int) {
+// stats asks the server for its counters (the `stats` event): open
+// connections, sockets that completed CONNECT, goroutines.
+func (c *rawClient) stats(id int) (conns, connected, goroutines int) {
 	c.t.Helper()
 	var st []struct {
 		Conns      int `json:"conns"`
+		Connected  int `json:"connected"`
 		Goroutines int `json:"goroutines"`
 	}
 	ack := c.ask(id, "stats")
 	if json.Unmarshal([]byte(ack), &st) != nil || len(st) != 1 {
 		c.t.Fatalf("stats ack %q", ack)
 	}
-	return st[0].Conns, st[0].Goroutines
+	return st[0].Conns, st[0].Connected, st[0].Goroutines
 }
 
 // pythonClient is a miniio client in Python with nothing but the socket
