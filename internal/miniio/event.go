@@ -141,7 +141,7 @@ func AppendEventFrame(dst []byte, ackID int, name string, args ...any) ([]byte, 
 		buf = strconv.AppendInt(buf, int64(ackID), 10)
 	}
 	buf = append(buf, '[')
-	buf = appendJSONString(buf, name)
+	buf = wire.AppendString(buf, name)
 	for i, a := range args {
 		buf = append(buf, ',')
 		var err error
@@ -188,7 +188,7 @@ func appendArg(dst []byte, a any) ([]byte, error) {
 		}
 		return append(dst, v...), nil
 	case string:
-		return appendJSONString(dst, v), nil
+		return wire.AppendString(dst, v), nil
 	case int:
 		return strconv.AppendInt(dst, int64(v), 10), nil
 	case int64:
@@ -203,54 +203,4 @@ func appendArg(dst []byte, a any) ([]byte, error) {
 		return dst, err
 	}
 	return append(dst, b...), nil
-}
-
-// appendJSONString writes s as a JSON string the way JavaScript's
-// JSON.stringify does (`"` and `\` escaped, control characters as \n or
-// \u001f, everything else as it is). Bytes that are not UTF-8 become
-// U+FFFD, as they would in a JavaScript string.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\uFFFD"...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -57,6 +57,18 @@ func AppendClose(dst []byte, reason string) []byte {
 	return append(dst, '}')
 }
 
+// AppendString writes s as a JSON string the way JavaScript's
+// JSON.stringify does (`"` and `\` escaped, control characters as \n or
+// \u001f, everything else as it is). Bytes that are not UTF-8 become
+// U+FFFD, as they would in a JavaScript string.
+func AppendString(dst []byte, s string) []byte {
+	if out, ok := appendString(dst, s); ok {
+		return out
+	}
+	out, _ := appendString(dst, strings.ToValidUTF8(s, "\uFFFD"))
+	return out
+}
+
 // AppendPing writes PING: `2`.
 func AppendPing(dst []byte) []byte { return append(dst, byte(Ping)) }
 
