@@ -55,6 +55,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,6 +203,11 @@ func demo(srv *miniio.Server, log *logger) {
 		})
 		s.On("join", func(args []json.RawMessage, ack func(...any) error) {
 			if room, ok := roomArg(s, args, ack, log); ok {
+				if rooms := s.Rooms(); len(rooms) >= maxRooms && !slices.Contains(rooms, room) {
+					ack(map[string]string{"error": fmt.Sprintf("at most %d rooms at once: leave one first", maxRooms)})
+					log.warn("%s: join %q refused: already in %d rooms", s.ID(), room, len(rooms))
+					return
+				}
 				s.Join(room)
 				ack(s.Rooms())
 			}
@@ -264,8 +270,22 @@ func roomArg(s *miniio.Socket, args []json.RawMessage, ack func(...any) error, l
 		log.warn("%s: join/leave without a room name", s.ID())
 		return "", false
 	}
+	if utf8.RuneCountInString(room) > maxRoomName {
+		ack(map[string]string{"error": fmt.Sprintf("a room name has at most %d characters", maxRoomName)})
+		log.warn("%s: join/leave with a room name of %d bytes", s.ID(), len(room))
+		return "", false
+	}
 	return room, true
 }
+
+// The server keeps every room a client joins, name and all, for as long
+// as the client stays. Without these two limits one client could make it
+// hold a megabyte-long name per join, thousands of times over: memory
+// that grows with whatever a stranger cares to send.
+const (
+	maxRoomName = 40 // characters, as for a name in CONNECT
+	maxRooms    = 20 // per client
+)
 
 // prepend puts the sender's name in front of the arguments.
 func prepend(name string, args []json.RawMessage) []any {

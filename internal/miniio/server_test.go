@@ -575,3 +575,43 @@ func TestServeShutdownWithAStuckClient(t *testing.T) {
 	_ = stuck
 	srv.checkNoPanic()
 }
+
+// The demo server keeps each room a client joins for as long as it stays,
+// so it caps both how many and how long their names are: one client must
+// not be able to make it hold a megabyte per join. Past either limit the
+// join is refused in its ack, and the client stays connected.
+func TestServeRoomLimits(t *testing.T) {
+	srv := startServer(t)
+	c := connectRaw(t, srv.addr)
+	id := 0
+	join := func(room string) string {
+		id++
+		return c.ask(id, "join", strconv.Quote(room))
+	}
+	for i := 1; i <= 20; i++ {
+		if ack := join(fmt.Sprintf("r%02d", i)); !strings.Contains(ack, fmt.Sprintf(`"r%02d"`, i)) {
+			t.Fatalf("join r%02d: ack %s", i, ack)
+		}
+	}
+	if ack := join("r21"); ack != `[{"error":"at most 20 rooms at once: leave one first"}]` {
+		t.Fatalf("a 21st room: ack %s", ack)
+	}
+	if ack := join("r05"); !strings.Contains(ack, `"r05"`) || strings.Contains(ack, "error") {
+		t.Fatalf("joining a room it is in already: ack %s", ack)
+	}
+	id++
+	if ack := c.ask(id, "leave", `"r01"`); strings.Contains(ack, `"r01"`) {
+		t.Fatalf("leave r01: ack %s", ack)
+	}
+	if ack := join("r21"); !strings.Contains(ack, `"r21"`) {
+		t.Fatalf("r21 after leaving one: ack %s", ack)
+	}
+	long := strings.Repeat("é", 41)
+	if ack := join(long); ack != `[{"error":"a room name has at most 40 characters"}]` {
+		t.Fatalf("a 41-character name: ack %s", ack)
+	}
+	if ack := c.ask(100, "echo", `"still here"`); ack != `["still here"]` {
+		t.Fatalf("echo after the refusals: %q", ack)
+	}
+	srv.checkNoPanic()
+}
