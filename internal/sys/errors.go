@@ -35,7 +35,7 @@ func ErrnoText(e unix.Errno) string {
 // hints says, for the errors a learner meets, what usually causes them and
 // what to try. One line each.
 var hints = map[unix.Errno]string{
-	unix.EADDRINUSE:    "another process holds this port (see `ss -tlnp`), or old connections sit in TIME_WAIT and SO_REUSEADDR is off",
+	unix.EADDRINUSE:    "another process holds this port (see `ss -tlnp`), or old connections sit in TIME_WAIT and SO_REUSEADDR was not set on both the old socket and the new one",
 	unix.EADDRNOTAVAIL: "this machine has no such address; use 127.0.0.1, ::1, or an address `ip addr` lists",
 	unix.ECONNREFUSED:  "nothing is listening at that address and port; start the server first, or check the port",
 	unix.ECONNRESET:    "the peer closed the connection abruptly (it died, or closed with unread data), and its kernel answered with RST",
