@@ -28,35 +28,75 @@ import (
 // wellBehaved runs a client that does echo round trips with a sequence
 // number until stop is closed, and checks every answer is the one asked
 // for, in order. It returns how many round trips it made.
+//
+// The goroutine must never outlive the test: a t.Errorf after the test
+// has ended panics the whole test binary. A test that fails with Fatal
+// before it closes stop would leave it running, so a Cleanup registered
+// here ends it (closing its connection wakes a blocked read or write) and
+// waits for it to return. Once the test is ending, its errors are the
+// noise of being stopped, not findings, and are not reported. For the
+// same reason it writes frames itself instead of calling c.send, whose
+// Fatalf belongs to the test's own goroutine.
 func wellBehaved(t *testing.T, addr string, stop <-chan struct{}) <-chan int {
 	c := connectRaw(t, addr)
 	done := make(chan int, 1)
+	ending := make(chan struct{})   // closed by the Cleanup below
+	returned := make(chan struct{}) // closed when the goroutine returns
+	t.Cleanup(func() {
+		close(ending)
+		c.conn.Close()
+		<-returned
+	})
+	report := func(format string, args ...any) {
+		select {
+		case <-ending:
+		default:
+			// Safe: the Cleanup waits for this goroutine, so the test
+			// has not ended yet.
+			t.Errorf(format, args...)
+		}
+	}
+	send := func(text string) error {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(text)))
+		c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.conn.Write(append(b, text...))
+		return err
+	}
 	go func() {
 		n := 0
+		defer close(returned)
 		defer func() { done <- n }()
 		for {
 			select {
 			case <-stop:
 				return
+			case <-ending:
+				return
 			default:
 			}
-			c.send(fmt.Sprintf(`42%d["echo",%d]`, n, n))
+			if err := send(fmt.Sprintf(`42%d["echo",%d]`, n, n)); err != nil {
+				report("well-behaved client, round trip %d: write: %v", n, err)
+				return
+			}
 			want := fmt.Sprintf(`43%d[%d]`, n, n)
 			for {
 				text, err := c.next(10 * time.Second)
 				if err != nil {
-					t.Errorf("well-behaved client, round trip %d: %v", n, err)
+					report("well-behaved client, round trip %d: %v", n, err)
 					return
 				}
 				if text == "2" {
-					c.send("3")
+					if err := send("3"); err != nil {
+						report("well-behaved client, answering a PING: %v", err)
+						return
+					}
 					continue
 				}
 				if strings.HasPrefix(text, "42[") {
 					continue // an event for everyone ("user joined"): not ours to check
 				}
 				if text != want {
-					t.Errorf("well-behaved client, round trip %d: got %q, want %q", n, text, want)
+					report("well-behaved client, round trip %d: got %q, want %q", n, text, want)
 					return
 				}
 				break
