@@ -1,0 +1,183 @@
+//go:build linux
+
+package main_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// TestStepWaitsForEnter drives `tcpclient -step` the way a learner does:
+// the trace and the prompts on a terminal, the data to send on a pipe
+// (`printf 'hello step\n' | ./bin/tcpclient -step`). -step reads Enter
+// from the terminal (/dev/tty), never from stdin, so the two do not mix.
+// The client stops before socket(2) and has no socket until Enter is
+// pressed; then it makes it and stops before connect(2). Pressing Enter
+// at every stop after that, it finishes a real echo.
+func TestStepWaitsForEnter(t *testing.T) {
+	py := start(t, exec.Command("python3", "-c", echoServer))
+	port := strings.TrimSpace(waitFor(t, py, &py.stdout, "\n"))
+
+	cmd := exec.Command(prog("tcpclient"), "-step", "-addr", "127.0.0.1:"+port)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Stdin = strings.NewReader("hello step\n")
+	cl, keyboard := startOnTerminal(t, cmd)
+	const prompt = "[press Enter to make the call]"
+	screen := &cl.stderr // the terminal: trace, prompts, and the echoed Enters
+
+	waitFor(t, cl, screen, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
+	waitFor(t, cl, screen, prompt)
+	if n := socketsOf(t, cl); n != 0 {
+		t.Fatalf("stopped before socket(2), but the process has %d sockets", n)
+	}
+
+	press(t, keyboard)
+	waitFor(t, cl, screen, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3")
+	text := waitForN(t, cl, screen, prompt, 2)
+	if !strings.Contains(text, "next: connect(3, ") {
+		t.Fatalf("after socket(2) the next stop should be connect(2):\n%s", text)
+	}
+	if n := socketsOf(t, cl); n != 1 {
+		t.Fatalf("after Enter the process should have its one socket, it has %d", n)
+	}
+	if regexp.MustCompile(`(?m)^connect\(3, .*\) = `).MatchString(text) {
+		t.Fatalf("connect ran without a second Enter:\n%s", text)
+	}
+
+	// One Enter per stop, each only once its prompt is on the screen,
+	// until the client exits. Bounded: a finished echo takes about ten.
+	for stops := 2; ; stops++ {
+		if stops > 40 {
+			t.Fatalf("still stopping after %d calls:\n%s", stops, screen.String())
+		}
+		press(t, keyboard)
+		if !waitForPromptOrExit(t, cl, screen, prompt, stops+1) {
+			break
+		}
+	}
+	if code := cl.exitCode(t); code != 0 {
+		t.Fatalf("exit status %d\n%s", code, screen.String())
+	}
+	if got := cl.stdout.String(); got != "hello step\n" {
+		t.Fatalf("stdout %q, want the echo %q\nterminal:\n%s", got, "hello step\n", screen.String())
+	}
+	out := screen.String()
+	for _, want := range []string{
+		`write(3, "hello step\n", 11) = 11`,
+		"shutdown(3, SHUT_WR) = 0",
+		`read(3, "", 4096) = 0`,
+		"close(3) = 0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the terminal lacks %q:\n%s", want, out)
+		}
+	}
+	noPanic(t, out)
+}
+
+// startOnTerminal runs cmd with its stderr on a new pseudo-terminal that
+// is also its controlling terminal, so /dev/tty is that terminal, as in
+// a learner's window. stdin and stdout stay whatever cmd has (here a
+// pipe and a buffer). What the terminal shows is collected in r.stderr;
+// the returned file is the keyboard side: write "\r" to press Enter.
+func startOnTerminal(t *testing.T, cmd *exec.Cmd) (*running, *os.File) {
+	t.Helper()
+	keyboard, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	r := &running{cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout = &r.stdout
+	cmd.Stderr = tty
+	// A new session whose controlling terminal is the child's fd 2.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
+	if err := cmd.Start(); err != nil {
+		keyboard.Close()
+		tty.Close()
+		t.Fatalf("starting %s on a pseudo-terminal: %v", cmd.Path, err)
+	}
+	tty.Close() // the child has its own copy
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(&r.stderr, keyboard) // ends with an error (EIO) once the program is gone
+		close(copied)
+	}()
+	go func() {
+		cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			cmd.Process.Kill()
+			<-r.done
+		}
+		keyboard.Close()
+		<-copied
+	})
+	return r, keyboard
+}
+
+// press presses Enter on the terminal.
+func press(t *testing.T, keyboard *os.File) {
+	t.Helper()
+	if _, err := keyboard.Write([]byte("\r")); err != nil {
+		t.Fatalf("pressing Enter: %v", err)
+	}
+}
+
+// waitForPromptOrExit waits until the terminal shows the prompt n times
+// (true) or the program has exited (false).
+func waitForPromptOrExit(t *testing.T, r *running, screen *output, prompt string, n int) bool {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		if strings.Count(screen.String(), prompt) >= n {
+			return true
+		}
+		select {
+		case <-r.done:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("neither stop %d nor an exit after %v:\n%s", n, waitLimit, screen.String())
+		}
+	}
+}
+
+// socketsOf counts the process's open sockets, as `ls -l /proc/PID/fd`
+// shows them.
+// It fails the test if the process has already exited: it should be
+// waiting for Enter.
+func socketsOf(t *testing.T, r *running) int {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", r.cmd.Process.Pid)
+	entries, err := os.ReadDir(dir)
+	select {
+	case <-r.done:
+		t.Fatalf("the program has exited instead of waiting for Enter:\n%s", r.stderr.String())
+	default:
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if target, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(target, "socket:") {
+			n++
+		}
+	}
+	return n
+}
