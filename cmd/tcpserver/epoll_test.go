@@ -25,10 +25,10 @@ import (
 func waitDone(t *testing.T, r *running, d time.Duration) int {
 	t.Helper()
 	select {
-	case <-r.done:
-		return r.cmd.ProcessState.ExitCode()
+	case <-r.Done:
+		return r.Cmd.ProcessState.ExitCode()
 	case <-time.After(d):
-		t.Fatalf("%s still running after %v\nstdout:\n%s\nstderr:\n%s", r.cmd.Path, d, r.stdout.String(), r.stderr.String())
+		t.Fatalf("%s still running after %v\nstdout:\n%s\nstderr:\n%s", r.Cmd.Path, d, r.Stdout.String(), r.Stderr.String())
 		return 0
 	}
 }
@@ -39,19 +39,19 @@ func TestEpollC10K(t *testing.T) {
 	const n = 10000
 	raiseFileLimit(t, n+100) // each program: n sockets and a few more
 	srv, addr := startOnPort(t, 0, "-q", "-mode", "epoll", "-backlog", "4096")
-	pid := srv.cmd.Process.Pid
+	pid := srv.Cmd.Process.Pid
 	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", fmt.Sprint(n), "-hold", "3s", "-timeout", "30s"))
 	most := 0
 	for {
 		most = max(most, procCount(pid, "fd"))
 		select {
-		case <-c.done:
+		case <-c.Done:
 		case <-time.After(50 * time.Millisecond):
 			continue
 		}
 		break
 	}
-	out := c.stdout.String() + c.stderr.String()
+	out := c.Stdout.String() + c.Stderr.String()
 	if code := waitDone(t, c, time.Minute); code != 0 {
 		t.Fatalf("tcpclient exited %d:\n%s", code, out)
 	}
@@ -70,7 +70,7 @@ func TestEpollC10K(t *testing.T) {
 	if threads := procCount(pid, "task"); threads > 20 {
 		t.Errorf("the epoll server has %d threads; the event loop should need a handful", threads)
 	}
-	noPanic(t, srv.stderr.String())
+	noPanic(t, srv.Stderr.String())
 	t.Logf("server: at most %d descriptors open, %d threads", most, procCount(pid, "task"))
 }
 
@@ -82,11 +82,11 @@ func TestEpollEMFILEDoesNotSpin(t *testing.T) {
 	// 40 descriptors: 0–2, the listening socket 3, epoll 4, eventfd 5,
 	// and room for 34 connections.
 	srv, addr := startOnPort(t, 40, "-mode", "epoll")
-	pid := srv.cmd.Process.Pid
+	pid := srv.Cmd.Process.Pid
 	// The Go runtime's own epoll must be open before the server can run
 	// out of descriptors, or the runtime's first timer would kill the
 	// process then (reactor.startRuntimePoller): ours and the runtime's.
-	waitFor(t, srv, &srv.stderr, "epoll_ctl(")
+	waitFor(t, srv, &srv.Stderr, "epoll_ctl(")
 	if n := countLinks(t, pid, "anon_inode:[eventpoll]"); n != 2 {
 		t.Errorf("%d epoll descriptors once the loop runs, want 2 (ours and the Go runtime's)", n)
 	}
@@ -94,27 +94,27 @@ func TestEpollEMFILEDoesNotSpin(t *testing.T) {
 	// 34 get in; the other 26 wait in the accept queue until the first
 	// ones leave.
 	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "60", "-parallel", "60", "-hold", "3s", "-timeout", "30s"))
-	waitFor(t, srv, &srv.stderr, "EMFILE (Too many open files)")
+	waitFor(t, srv, &srv.Stderr, "EMFILE (Too many open files)")
 	cpu0 := procCPU(t, pid)
 	time.Sleep(2 * time.Second)
 	used := procCPU(t, pid) - cpu0
 	if used > 500*time.Millisecond {
 		t.Errorf("the server used %v of CPU in 2 s while out of descriptors: it spins", used)
 	}
-	out := c.stdout.String() + c.stderr.String()
+	out := c.Stdout.String() + c.Stderr.String()
 	if code := waitDone(t, c, time.Minute); code != 0 {
-		t.Fatalf("tcpclient exited %d:\n%s\nserver:\n%s", code, out, tail(srv.stderr.String(), 40))
+		t.Fatalf("tcpclient exited %d:\n%s\nserver:\n%s", code, out, tail(srv.Stderr.String(), 40))
 	}
-	out = c.stdout.String()
+	out = c.Stdout.String()
 	if !strings.Contains(out, "60 echoed correctly, 0 failed") {
 		t.Fatalf("not every client was served once descriptors were free:\n%s", out)
 	}
 	select {
-	case <-srv.done:
-		t.Fatalf("the server exited:\n%s", tail(srv.stderr.String(), 40))
+	case <-srv.Done:
+		t.Fatalf("the server exited:\n%s", tail(srv.Stderr.String(), 40))
 	default:
 	}
-	trace := srv.stderr.String()
+	trace := srv.Stderr.String()
 	emfile := strings.Count(trace, "= -1 EMFILE")
 	// A spinning server prints EMFILE thousands of times a second; this
 	// one tries again when a connection closes, or once a second.
@@ -157,7 +157,7 @@ func TestEpollSlowReaderIsPaused(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := start(t, slow)
-	s := waitFor(t, r, &r.stdout, "\n")
+	s := waitFor(t, r, &r.Stdout, "\n")
 	sent, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
 		t.Fatalf("slow reader printed %q", s)
@@ -167,8 +167,8 @@ func TestEpollSlowReaderIsPaused(t *testing.T) {
 	if sent >= 64<<20 {
 		t.Fatalf("the never-reading client sent %d bytes: the server kept reading from it", sent)
 	}
-	trace := waitFor(t, srv, &srv.stderr, "is not reading them: not reading from it until they are sent")
-	if rss := procRSS(t, srv.cmd.Process.Pid); rss > 64<<20 {
+	trace := waitFor(t, srv, &srv.Stderr, "is not reading them: not reading from it until they are sent")
+	if rss := procRSS(t, srv.Cmd.Process.Pid); rss > 64<<20 {
 		t.Errorf("server RSS %d MB while one client does not read", rss>>20)
 	}
 	code, out := client(t, "-q", "-addr", addr, "-conns", "5")
@@ -203,7 +203,7 @@ func TestEpollResetMidWrite(t *testing.T) {
 	srv, addr := startServer(t, "127.0.0.1", "-mode", "epoll")
 	host, port := hostPort(t, addr)
 	python(t, resetMidWrite, host, fmt.Sprint(port))
-	s := waitFor(t, srv, &srv.stderr, " left: ")
+	s := waitFor(t, srv, &srv.Stderr, " left: ")
 	if !regexp.MustCompile(`# closing \d+: (ECONNRESET|EPIPE)`).MatchString(s) {
 		t.Fatalf("no ECONNRESET/EPIPE for the reset connection:\n%s", tail(s, 30))
 	}
@@ -211,7 +211,7 @@ func TestEpollResetMidWrite(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "3 echoed correctly") {
 		t.Fatalf("after the reset (%d):\n%s", code, out)
 	}
-	noPanic(t, srv.stderr.String())
+	noPanic(t, srv.Stderr.String())
 }
 
 // The trace of an epoll session matches strace's, epoll and eventfd
@@ -238,12 +238,12 @@ func TestEpollTraceMatchesStrace(t *testing.T) {
 		waitCount(t, srv, "close(6) = 0\n", i+1)
 	}
 	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
-		t.Fatalf("kill -INT %d: %v\n%s", pid, err, srv.stderr.String())
+		t.Fatalf("kill -INT %d: %v\n%s", pid, err, srv.Stderr.String())
 	}
-	if code := srv.exitCode(t); code != 0 {
-		t.Fatalf("exit status %d after SIGINT\n%s", code, srv.stderr.String())
+	if code := srv.ExitCode(t); code != 0 {
+		t.Fatalf("exit status %d after SIGINT\n%s", code, srv.Stderr.String())
 	}
-	printed := srv.stderr.String()
+	printed := srv.Stderr.String()
 	for _, want := range []string{
 		"epoll_create1(EPOLL_CLOEXEC) = 4\n",
 		"eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK) = 5\n",
@@ -275,9 +275,9 @@ func TestEpollTraceMatchesStrace(t *testing.T) {
 func waitCount(t *testing.T, r *running, want string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
-	for strings.Count(r.stderr.String(), want) < n {
+	for strings.Count(r.Stderr.String(), want) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%q not printed %d times after %v:\n%s", want, n, waitLimit, r.stderr.String())
+			t.Fatalf("%q not printed %d times after %v:\n%s", want, n, waitLimit, r.Stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -42,15 +42,15 @@ func TestTraceMatchesStrace(t *testing.T) {
 			if err != nil || string(reply) != "hello\n" {
 				t.Fatalf("tcpclient: %v, reply %q", err, reply)
 			}
-			waitFor(t, srv, &srv.stderr, "close(4) = 0")
+			waitFor(t, srv, &srv.Stderr, "close(4) = 0")
 			if err := syscall.Kill(tracee(t, srv), syscall.SIGINT); err != nil {
 				t.Fatal(err)
 			}
-			if code := srv.exitCode(t); code != 0 {
-				t.Fatalf("exit status %d after SIGINT, want 0\n%s", code, srv.stderr.String())
+			if code := srv.ExitCode(t); code != 0 {
+				t.Fatalf("exit status %d after SIGINT, want 0\n%s", code, srv.Stderr.String())
 			}
 
-			printed := srv.stderr.String()
+			printed := srv.Stderr.String()
 			for _, want := range []string{
 				") = 3\n", // the listening socket is fd 3
 				"# peer " + tc.peer,
@@ -107,7 +107,7 @@ func TestEchoesOneMiBFromPython(t *testing.T) {
 	if got := python(t, echoClient, host, fmt.Sprint(port)); got != "same\n" {
 		t.Fatalf("1 MiB echo: %s", got)
 	}
-	if s := srv.stderr.String(); s != "# listening on "+addr+"\n" {
+	if s := srv.Stderr.String(); s != "# listening on "+addr+"\n" {
 		t.Fatalf("-q server printed more than its address:\n%s", s)
 	}
 }
@@ -134,10 +134,10 @@ func TestRealPeers(t *testing.T) {
 				t.Fatalf("%s: %v, got %q, want %q", p.name, err, out, msg)
 			}
 			// Each peer is served and closed before the next one.
-			waitForN(t, srv, &srv.stderr, "close(4) = 0\n", i+1)
+			waitForN(t, srv, &srv.Stderr, "close(4) = 0\n", i+1)
 		})
 	}
-	trace := srv.stderr.String()
+	trace := srv.Stderr.String()
 	if !strings.Contains(trace, `write(4, "hello from nc\n", 14) = 14`) {
 		t.Errorf("server trace lacks the echo to nc:\n%s", trace)
 	}
@@ -172,25 +172,25 @@ func TestClientResetDoesNotStopServer(t *testing.T) {
 	srv, addr := startServer(t, "127.0.0.1")
 	host, port := hostPort(t, addr)
 	python(t, resetClient, host, fmt.Sprint(port))
-	waitFor(t, srv, &srv.stderr, "read(4, 0x")
-	s := waitFor(t, srv, &srv.stderr, "close(4) = 0")
+	waitFor(t, srv, &srv.Stderr, "read(4, 0x")
+	s := waitFor(t, srv, &srv.Stderr, "close(4) = 0")
 	if !strings.Contains(s, "= -1 ECONNRESET (Connection reset by peer)\n# connection with 127.0.0.1:") {
 		t.Fatalf("no ECONNRESET note:\n%s", s)
 	}
 	cmd := exec.Command("nc", "-N", host, fmt.Sprint(port))
 	cmd.Stdin = strings.NewReader("still there?\n")
 	if out, err := cmd.Output(); err != nil || string(out) != "still there?\n" {
-		t.Fatalf("second client: %v, %q\n%s", err, out, srv.stderr.String())
+		t.Fatalf("second client: %v, %q\n%s", err, out, srv.Stderr.String())
 	}
 }
 
 func TestPortInUse(t *testing.T) {
 	holder, addr := startServer(t, "127.0.0.1", "-q")
 	srv := start(t, exec.Command(prog("tcpserver"), "-addr", addr))
-	if code := srv.exitCode(t); code != 1 {
-		t.Fatalf("exit status %d, want 1\n%s", code, srv.stderr.String())
+	if code := srv.ExitCode(t); code != 1 {
+		t.Fatalf("exit status %d, want 1\n%s", code, srv.Stderr.String())
 	}
-	s := srv.stderr.String()
+	s := srv.Stderr.String()
 	for _, want := range []string{
 		"= -1 EADDRINUSE (Address already in use)\n",
 		"tcpserver: bind " + addr + ": EADDRINUSE (Address already in use)\n",
@@ -223,10 +223,10 @@ func TestBadArguments(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			cmd := start(t, exec.Command(prog("tcpserver"), tc.args...))
-			if code := cmd.exitCode(t); code != 2 {
-				t.Fatalf("exit status %d, want 2\n%s", code, cmd.stderr.String())
+			if code := cmd.ExitCode(t); code != 2 {
+				t.Fatalf("exit status %d, want 2\n%s", code, cmd.Stderr.String())
 			}
-			s := cmd.stderr.String()
+			s := cmd.Stderr.String()
 			if !strings.Contains(s, tc.want) {
 				t.Errorf("stderr lacks %q:\n%s", tc.want, s)
 			}
@@ -243,12 +243,12 @@ func TestSignalsCloseListeningSocket(t *testing.T) {
 		name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig]
 		t.Run(name, func(t *testing.T) {
 			srv, _ := startServer(t, "127.0.0.1")
-			srv.signal(t, sig)
-			if code := srv.exitCode(t); code != 0 {
-				t.Fatalf("exit status %d, want 0\n%s", code, srv.stderr.String())
+			srv.Signal(t, sig)
+			if code := srv.ExitCode(t); code != 0 {
+				t.Fatalf("exit status %d, want 0\n%s", code, srv.Stderr.String())
 			}
-			if want := "# " + name + ": closing the listening socket\nclose(3) = 0\n"; !strings.HasSuffix(srv.stderr.String(), want) {
-				t.Fatalf("trace does not end with %q:\n%s", want, srv.stderr.String())
+			if want := "# " + name + ": closing the listening socket\nclose(3) = 0\n"; !strings.HasSuffix(srv.Stderr.String(), want) {
+				t.Fatalf("trace does not end with %q:\n%s", want, srv.Stderr.String())
 			}
 		})
 	}
@@ -263,8 +263,8 @@ func TestNoCloseLeavesCloseWait(t *testing.T) {
 	client := exec.Command(prog("tcpclient"), "-addr", addr)
 	client.Stdin = strings.NewReader("hello\n")
 	cl := start(t, client)
-	waitFor(t, srv, &srv.stderr, "-no-close: not closing fd 4")
-	waitFor(t, cl, &cl.stdout, "hello\n")
+	waitFor(t, srv, &srv.Stderr, "-no-close: not closing fd 4")
+	waitFor(t, cl, &cl.Stdout, "hello\n")
 
 	out, err := exec.Command("ss", "-Htan", "state", "close-wait", fmt.Sprintf("sport = :%d", port)).CombinedOutput()
 	if err != nil {
@@ -277,11 +277,11 @@ func TestNoCloseLeavesCloseWait(t *testing.T) {
 	// The client is still waiting for the server's FIN: read has not
 	// returned 0, so it has not exited.
 	select {
-	case <-cl.done:
-		t.Fatalf("the client exited although the server never closed:\n%s", cl.stderr.String())
+	case <-cl.Done:
+		t.Fatalf("the client exited although the server never closed:\n%s", cl.Stderr.String())
 	default:
 	}
-	if s := cl.stderr.String(); strings.Contains(s, `read(3, "", 4096) = 0`) {
+	if s := cl.Stderr.String(); strings.Contains(s, `read(3, "", 4096) = 0`) {
 		t.Fatalf("the client saw end of file:\n%s", s)
 	}
 }
@@ -295,8 +295,8 @@ func TestStepWaitsForEnter(t *testing.T) {
 	srv, keyboard := startPTY(t, cmd)
 	pid := cmd.Process.Pid
 
-	waitFor(t, srv, &srv.stdout, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
-	waitFor(t, srv, &srv.stdout, "[press Enter to make the call]")
+	waitFor(t, srv, &srv.Stdout, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
+	waitFor(t, srv, &srv.Stdout, "[press Enter to make the call]")
 	if n := sockets(t, pid); n != 0 {
 		t.Fatalf("stopped before socket(2), but the process has %d sockets", n)
 	}
@@ -304,8 +304,8 @@ func TestStepWaitsForEnter(t *testing.T) {
 	if _, err := keyboard.Write([]byte("\r")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, srv, &srv.stdout, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3")
-	screen := waitFor(t, srv, &srv.stdout, "next: setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)")
+	waitFor(t, srv, &srv.Stdout, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3")
+	screen := waitFor(t, srv, &srv.Stdout, "next: setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)")
 	if n := sockets(t, pid); n != 1 {
 		t.Fatalf("after Enter the process should have its one socket, it has %d", n)
 	}

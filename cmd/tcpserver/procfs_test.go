@@ -52,8 +52,8 @@ func waitListening(t *testing.T, srv *running, addr string) {
 	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
 		select {
-		case <-srv.done:
-			t.Fatalf("server exited:\n%s", srv.stderr.String())
+		case <-srv.Done:
+			t.Fatalf("server exited:\n%s", srv.Stderr.String())
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -69,7 +69,7 @@ func waitListening(t *testing.T, srv *running, addr string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("server at %s not answering after %v:\n%s", addr, waitLimit, srv.stderr.String())
+	t.Fatalf("server at %s not answering after %v:\n%s", addr, waitLimit, srv.Stderr.String())
 }
 
 // procCount is how many entries /proc/PID/DIR has: DIR "task" is the
@@ -139,6 +139,6 @@ func raiseFileLimit(t testing.TB, n uint64) {
 func client(t *testing.T, args ...string) (int, string) {
 	t.Helper()
 	r := start(t, exec.Command(prog("tcpclient"), args...))
-	code := r.exitCode(t)
-	return code, r.stdout.String() + r.stderr.String()
+	code := r.ExitCode(t)
+	return code, r.Stdout.String() + r.Stderr.String()
 }

@@ -18,14 +18,14 @@ func holdMany(t *testing.T, pid int, addr string, n string, hold string) int {
 	for {
 		most = max(most, procCount(pid, "task"))
 		select {
-		case <-c.done:
+		case <-c.Done:
 		case <-time.After(20 * time.Millisecond):
 			continue
 		}
 		break
 	}
-	if code := waitDone(t, c, time.Minute); code != 0 || !strings.Contains(c.stdout.String(), n+" echoed correctly, 0 failed") {
-		t.Fatalf("tcpclient exited %d:\n%s%s", code, c.stdout.String(), c.stderr.String())
+	if code := waitDone(t, c, time.Minute); code != 0 || !strings.Contains(c.Stdout.String(), n+" echoed correctly, 0 failed") {
+		t.Fatalf("tcpclient exited %d:\n%s%s", code, c.Stdout.String(), c.Stderr.String())
 	}
 	return most
 }
@@ -35,14 +35,14 @@ func holdMany(t *testing.T, pid int, addr string, n string, hold string) int {
 // same 200 with a handful.
 func TestThreadsModeThreadPerConnection(t *testing.T) {
 	srv, addr := startOnPort(t, 0, "-q", "-mode", "threads")
-	threads := holdMany(t, srv.cmd.Process.Pid, addr, "200", "4s")
+	threads := holdMany(t, srv.Cmd.Process.Pid, addr, "200", "4s")
 	if threads < 200 {
 		t.Errorf("-mode threads: at most %d threads for 200 open connections, want one each (200 or more)", threads)
 	}
-	noPanic(t, srv.stderr.String())
+	noPanic(t, srv.Stderr.String())
 
 	loop, addr := startOnPort(t, 0, "-q", "-mode", "epoll")
-	loopThreads := holdMany(t, loop.cmd.Process.Pid, addr, "200", "4s")
+	loopThreads := holdMany(t, loop.Cmd.Process.Pid, addr, "200", "4s")
 	if loopThreads > 20 {
 		t.Errorf("-mode epoll: %d threads for 200 connections, want a handful", loopThreads)
 	}
@@ -53,16 +53,16 @@ func TestThreadsModeThreadPerConnection(t *testing.T) {
 // accept again at once; and it goes on serving.
 func TestThreadsModeEMFILE(t *testing.T) {
 	srv, addr := startOnPort(t, 30, "-mode", "threads")
-	pid := srv.cmd.Process.Pid
+	pid := srv.Cmd.Process.Pid
 	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "40", "-parallel", "40", "-hold", "2s", "-timeout", "30s"))
-	waitFor(t, srv, &srv.stderr, "EMFILE (Too many open files)")
+	waitFor(t, srv, &srv.Stderr, "EMFILE (Too many open files)")
 	cpu0 := procCPU(t, pid)
 	time.Sleep(time.Second)
 	if used := procCPU(t, pid) - cpu0; used > 500*time.Millisecond {
 		t.Errorf("the threads server used %v of CPU in 1 s while out of descriptors: it spins", used)
 	}
 	if code := waitDone(t, c, time.Minute); code != 0 {
-		t.Fatalf("tcpclient exited %d:\n%s%s", code, c.stdout.String(), c.stderr.String())
+		t.Fatalf("tcpclient exited %d:\n%s%s", code, c.Stdout.String(), c.Stderr.String())
 	}
-	noPanic(t, srv.stderr.String())
+	noPanic(t, srv.Stderr.String())
 }

@@ -1,0 +1,297 @@
+// Package proctest starts the real socklab programs in tests and watches
+// what they print.
+//
+// A program test builds the programs once (Build, from TestMain), starts
+// them (Start, StartCombined, StartPTY), waits for a line of output
+// (WaitFor, WaitMatch) or for the end (ExitCode), and checks that nothing
+// crashed (NoPanic). Every process started here is ended with the test:
+// t.Cleanup kills it by its PID if it is still running. Every wait is
+// bounded by Limit, so a hang fails the test instead of stalling the run.
+package proctest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// Limit bounds every wait: long enough for a loaded machine, short enough
+// that a hang fails instead of stalling the suite.
+const Limit = 15 * time.Second
+
+// Build compiles the packages (import paths such as "socklab/cmd/udpecho")
+// into a new temporary directory and returns it; the caller removes it
+// when the tests are done. It is meant for TestMain, so it reports errors
+// instead of failing a test. Under `go test -race` the programs get -race
+// too.
+func Build(pkgs ...string) (dir string, err error) {
+	dir, err = os.MkdirTemp("", "socklab-proctest-")
+	if err != nil {
+		return "", err
+	}
+	args := []string{"build"}
+	if RaceEnabled {
+		args = append(args, "-race")
+	}
+	// A trailing separator makes -o a directory, even for one package.
+	args = append(args, "-o", dir+string(os.PathSeparator))
+	out, err := exec.Command("go", append(args, pkgs...)...).CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("building %s: %v\n%s", strings.Join(pkgs, " "), err, out)
+	}
+	return dir, nil
+}
+
+// Output collects what a program writes. A test may read it while the
+// program is still writing, so every access takes the lock.
+type Output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+// String returns everything written so far.
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// Proc is a program a test started.
+type Proc struct {
+	Cmd    *exec.Cmd
+	Stdout Output        // what it printed, unless the caller gave cmd a Stdout of its own
+	Stderr Output        // likewise; empty for StartCombined and StartPTY
+	Done   chan struct{} // closed once it has exited and been waited for
+}
+
+// Start runs cmd with its output collected in p.Stdout and p.Stderr (where
+// cmd has none set already). It runs in a process group of its own, so
+// the cleanup that kills it by its PID also ends what it started (the
+// program under strace, say).
+func Start(t *testing.T, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	p := &Proc{Cmd: cmd, Done: make(chan struct{})}
+	if cmd.Stdout == nil {
+		cmd.Stdout = &p.Stdout
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = &p.Stderr
+	}
+	p.start(t)
+	return p
+}
+
+// StartCombined is Start with stdout and stderr both collected in
+// p.Stdout, in the order a terminal would show them.
+func StartCombined(t *testing.T, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	p := &Proc{Cmd: cmd, Done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &p.Stdout, &p.Stdout
+	p.start(t)
+	return p
+}
+
+func (p *Proc) start(t *testing.T) {
+	t.Helper()
+	if p.Cmd.SysProcAttr == nil {
+		p.Cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	p.Cmd.SysProcAttr.Setpgid = true
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", p.Cmd.Path, err)
+	}
+	p.watch(t, func() {})
+}
+
+// watch waits for the program in the background and registers the
+// cleanup that ends it; after runs once it is gone.
+func (p *Proc) watch(t *testing.T, after func()) {
+	go func() {
+		p.Cmd.Wait()
+		close(p.Done)
+	}()
+	pid := p.Cmd.Process.Pid
+	t.Cleanup(func() {
+		select {
+		case <-p.Done:
+		default:
+			// The negative PID names the process group the program leads.
+			syscall.Kill(-pid, syscall.SIGKILL)
+			p.Cmd.Process.Kill()
+			<-p.Done
+		}
+		after()
+	})
+}
+
+// StartPTY runs cmd with a new pseudo-terminal as its controlling terminal
+// and its stdin, stdout and stderr: what a learner's terminal window is.
+// Everything it prints is collected in p.Stdout; the returned file is the
+// keyboard side: write "\r" to press Enter, "\x03" for Ctrl-C.
+func StartPTY(t *testing.T, cmd *exec.Cmd) (*Proc, *os.File) {
+	t.Helper()
+	p := &Proc{Cmd: cmd, Done: make(chan struct{})}
+	// pty.Start gives the program a session (and so a process group) of
+	// its own; it must not also ask for Setpgid, which a session leader
+	// may not do.
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatalf("starting %s on a pseudo-terminal: %v", cmd.Path, err)
+	}
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(&p.Stdout, tty) // ends with an error once the program is gone and tty is closed
+		close(copied)
+	}()
+	p.watch(t, func() {
+		tty.Close()
+		<-copied
+	})
+	return p, tty
+}
+
+// Run runs cmd to the end (at most Limit) and returns its stdout, stderr
+// and exit status.
+func Run(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, status int) {
+	t.Helper()
+	p := Start(t, cmd)
+	status = p.ExitCode(t)
+	return p.Stdout.String(), p.Stderr.String(), status
+}
+
+// ExitCode waits (at most Limit) for the program to end and returns its
+// exit status (-1 for a death by signal).
+func (p *Proc) ExitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.Done:
+		return p.Cmd.ProcessState.ExitCode()
+	case <-time.After(Limit):
+		t.Fatalf("%s still running after %v\n%s", p.Cmd.Path, Limit, p.outputs())
+		return 0
+	}
+}
+
+// Signal sends sig to the program by its PID.
+func (p *Proc) Signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(p.Cmd.Process.Pid, sig); err != nil {
+		t.Fatalf("kill -%d %d: %v", sig, p.Cmd.Process.Pid, err)
+	}
+}
+
+// WaitFor waits until o (one of p's outputs) contains want, and returns
+// o's text then.
+func (p *Proc) WaitFor(t *testing.T, o *Output, want string) string {
+	t.Helper()
+	return p.WaitForN(t, o, want, 1)
+}
+
+// WaitForN waits until o contains want n times, and returns o's text then.
+func (p *Proc) WaitForN(t *testing.T, o *Output, want string, n int) string {
+	t.Helper()
+	s := p.wait(t, o, fmt.Sprintf("%q", want), func(s string) bool { return strings.Count(s, want) >= n })
+	return s
+}
+
+// WaitMatch waits until o matches re, and returns the match and its
+// submatches.
+func (p *Proc) WaitMatch(t *testing.T, o *Output, re *regexp.Regexp) []string {
+	t.Helper()
+	s := p.wait(t, o, "a match for "+re.String(), re.MatchString)
+	return re.FindStringSubmatch(s)
+}
+
+// wait polls o until found says yes, the program exits without it, or
+// Limit passes.
+func (p *Proc) wait(t *testing.T, o *Output, what string, found func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(Limit)
+	for {
+		if s := o.String(); found(s) {
+			return s
+		}
+		select {
+		case <-p.Done:
+			// It may have printed the line just before exiting.
+			if s := o.String(); found(s) {
+				return s
+			}
+			t.Fatalf("%s exited without printing %s\n%s", p.Cmd.Path, what, p.outputs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s from %s after %v\n%s", what, p.Cmd.Path, Limit, p.outputs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// outputs shows what the program printed, for a failure message.
+func (p *Proc) outputs() string {
+	return "stdout:\n" + p.Stdout.String() + "\nstderr:\n" + p.Stderr.String()
+}
+
+// goroutineHeader is the first line of each goroutine in a Go stack
+// trace, "goroutine 1 [running]:". Matching the whole shape, not just the
+// word, keeps a program's own notes about goroutines from counting.
+var goroutineHeader = regexp.MustCompile(`(?m)^goroutine \d+ \[`)
+
+// NoPanic fails the test if text holds a Go panic or stack trace: bad
+// input must get a clear error, never a crash.
+func NoPanic(t *testing.T, text string) {
+	t.Helper()
+	for _, bad := range []string{"panic:", "runtime error"} {
+		if strings.Contains(text, bad) {
+			t.Fatalf("the program printed a Go crash (%q):\n%s", bad, text)
+		}
+	}
+	if goroutineHeader.MatchString(text) {
+		t.Fatalf("the program printed a Go stack trace:\n%s", text)
+	}
+}
+
+// Python returns the python3 to run: the interpreter behind pyenv's shim
+// when there is one, because the shim costs about a second per start.
+func Python() string {
+	pythonOnce.Do(func() {
+		pythonPath = "python3"
+		if out, err := exec.Command("pyenv", "which", "python3").Output(); err == nil {
+			pythonPath = strings.TrimSpace(string(out))
+		}
+	})
+	return pythonPath
+}
+
+var (
+	pythonOnce sync.Once
+	pythonPath string
+)
+
+// RunPython runs a small Python program with args, fails the test unless
+// it exits 0, and returns its stdout.
+func RunPython(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	p := Start(t, exec.Command(Python(), append([]string{"-c", script}, args...)...))
+	if code := p.ExitCode(t); code != 0 {
+		t.Fatalf("python exited %d\n%s", code, p.outputs())
+	}
+	return p.Stdout.String()
+}
