@@ -3,22 +3,18 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -27,98 +23,51 @@ import (
 // which port the kernel picked, so parallel test runs never collide.
 
 var (
-	udpecho string         // the program, built once by TestMain
-	python  = findPython() // the Python that plays the peer
+	udpecho string              // the program, built once by TestMain
+	python  = proctest.Python() // the Python that plays the peer
 )
 
-// findPython prefers the interpreter behind pyenv's shim: the shim costs
-// a second per start.
-func findPython() string {
-	if out, err := exec.Command("pyenv", "which", "python3").Output(); err == nil {
-		return strings.TrimSpace(string(out))
-	}
-	return "python3"
-}
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "udpecho-test")
+	dir, err := proctest.Build("socklab/cmd/udpecho")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	udpecho = filepath.Join(dir, "udpecho")
-	if out, err := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", udpecho, ".")...).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// proc is a running program whose output the test watches.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when it has exited
-	mu   sync.Mutex
-	out  bytes.Buffer // stdout and stderr, as a terminal shows them
-}
+// proc is a running program whose output the test watches: stdout and
+// stderr together in p.Stdout, as a terminal shows them.
+type proc struct{ *proctest.Proc }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *proc) text() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *proc) text() string { return p.Stdout.String() }
 
 // start runs a command in the background; the test's cleanup kills it.
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(name, args...), done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	return &proc{proctest.StartCombined(t, cmd)}
 }
 
-// waitExit waits (at most 10 s) for the program to end.
+// waitExit waits (bounded) for the program to end.
 func (p *proc) waitExit(t *testing.T) {
 	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("still running after 10s:\n%s", p.text())
-	}
+	p.ExitCode(t)
 }
 
-// waitFor waits (at most 10 s) until the output matches re, and returns
+// waitFor waits (bounded) until the output matches re, and returns
 // the first submatch.
 func (p *proc) waitFor(t *testing.T, re string) string {
 	t.Helper()
-	rx := regexp.MustCompile(re)
-	for i := 0; i < 200; i++ {
-		if m := rx.FindStringSubmatch(p.text()); m != nil {
-			if len(m) > 1 {
-				return m[1]
-			}
-			return m[0]
-		}
-		time.Sleep(50 * time.Millisecond)
+	m := p.WaitMatch(t, &p.Stdout, regexp.MustCompile(re))
+	if len(m) > 1 {
+		return m[1]
 	}
-	t.Fatalf("no %q in the output after 10s:\n%s", re, p.text())
-	return ""
+	return m[0]
 }
 
 // startServer starts udpecho serve on a free port and returns its address.
@@ -129,26 +78,13 @@ func startServer(t *testing.T, host string, args ...string) (*proc, string) {
 	return p, addr
 }
 
-// run runs a command to the end (at most 20 s) and returns its stdout,
+// run runs a command to the end (bounded) and returns its stdout,
 // stderr and exit status.
 func run(t *testing.T, name string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
-	defer timer.Stop()
-	err := cmd.Wait()
-	if err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			t.Fatal(err)
-		}
-	}
-	return o.String(), e.String(), cmd.ProcessState.ExitCode()
+	return proctest.Run(t, cmd)
 }
 
 // A Python UDP server counts the datagrams it gets and their sizes, and
@@ -362,7 +298,7 @@ func TestTraceMatchesStrace(t *testing.T) {
 // not to strace.
 func stopTraced(t *testing.T, p *proc) {
 	t.Helper()
-	pid := p.cmd.Process.Pid
+	pid := p.Cmd.Process.Pid
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	if err != nil {
 		t.Fatal(err)
@@ -423,20 +359,8 @@ s.sendto(data, peer)
 func TestStepSuggestsUDP(t *testing.T) {
 	cmd := exec.Command(udpecho, "serve", "-step", "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatalf("starting udpecho on a pseudo-terminal: %v", err)
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	copied := make(chan struct{})
-	go func() { io.Copy(p, tty); close(copied) }()
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-		tty.Close()
-		<-copied
-	})
+	pp, tty := proctest.StartPTY(t, cmd)
+	p := &proc{pp}
 
 	// Enter for each call until the server stops before its first
 	// recvfrom: socket, bind, getsockname (port 0 was asked for).
