@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,11 +10,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -26,110 +25,54 @@ import (
 // collide.
 
 var (
-	unixsock string         // the program, built once by TestMain
-	python   = findPython() // the Python that plays the peer
+	unixsock string              // the program, built once by TestMain
+	python   = proctest.Python() // the Python that plays the peer
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "unixsock-test")
+	dir, err := proctest.Build("socklab/cmd/unixsock")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	unixsock = filepath.Join(dir, "unixsock")
-	if out, err := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", unixsock, ".")...).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// findPython prefers the interpreter behind pyenv's shim: the shim costs
-// a second per start.
-func findPython() string {
-	if out, err := exec.Command("pyenv", "which", "python3").Output(); err == nil {
-		return strings.TrimSpace(string(out))
-	}
-	return "python3"
-}
+// proc is a running program whose output the test watches: stdout and
+// stderr together in p.Stdout, as a terminal shows them.
+type proc struct{ *proctest.Proc }
 
-// proc is a running program whose output the test watches.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when it has exited
-	mu   sync.Mutex
-	out  bytes.Buffer // stdout and stderr, as a terminal shows them
-}
-
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *proc) text() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *proc) text() string { return p.Stdout.String() }
 
 // start runs a command in the background, in dir if not ""; the test's
 // cleanup kills it.
 func start(t *testing.T, dir, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(name, args...), done: make(chan struct{})}
-	p.cmd.Dir = dir
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	return &proc{proctest.StartCombined(t, cmd)}
 }
 
-// waitFor waits (at most 10 s) until the output matches re, and returns
+// waitFor waits (bounded) until the output matches re, and returns
 // the first submatch (or the match).
 func (p *proc) waitFor(t *testing.T, re string) string {
 	t.Helper()
-	rx := regexp.MustCompile(re)
-	for i := 0; i < 200; i++ {
-		if m := rx.FindStringSubmatch(p.text()); m != nil {
-			return m[len(m)-1]
-		}
-		select {
-		case <-p.done:
-			if m := rx.FindStringSubmatch(p.text()); m != nil {
-				return m[len(m)-1]
-			}
-			t.Fatalf("exited without %q in its output:\n%s", re, p.text())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatalf("no %q in the output after 10s:\n%s", re, p.text())
-	return ""
+	m := p.WaitMatch(t, &p.Stdout, regexp.MustCompile(re))
+	return m[len(m)-1]
 }
 
-// waitExit waits (at most 10 s) for the program to end and returns its
+// waitExit waits (bounded) for the program to end and returns its
 // exit status.
 func (p *proc) waitExit(t *testing.T) int {
 	t.Helper()
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(10 * time.Second):
-		t.Fatalf("still running after 10s:\n%s", p.text())
-	}
-	return -1
+	return p.ExitCode(t)
 }
 
-// run runs a command to the end (at most 20 s) in dir with stdin, and
+// run runs a command to the end (bounded) in dir with stdin, and
 // returns its stdout, stderr and exit status.
 func run(t *testing.T, dir, stdin, name string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
@@ -137,19 +80,7 @@ func run(t *testing.T, dir, stdin, name string, args ...string) (stdout, stderr 
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
-	defer timer.Stop()
-	if err := cmd.Wait(); err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			t.Fatal(err)
-		}
-	}
-	return o.String(), e.String(), cmd.ProcessState.ExitCode()
+	return proctest.Run(t, cmd)
 }
 
 // startServer starts unixsock serve (or recvfd) with args in dir and
@@ -520,7 +451,7 @@ func makeStaleSocket(t *testing.T, path string) {
 // stopTraced sends SIGTERM to the program strace runs (strace's child).
 func stopTraced(t *testing.T, p *proc) {
 	t.Helper()
-	pid := p.cmd.Process.Pid
+	pid := p.Cmd.Process.Pid
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	if err != nil || len(strings.Fields(string(raw))) == 0 {
 		t.Fatalf("strace's child: %q %v", raw, err)
@@ -632,7 +563,7 @@ func TestSocketFileSafety(t *testing.T) {
 			if st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != c.mode {
 				t.Errorf("%v: the socket file is %v, want a socket with %v", c.args, st.Mode(), c.mode)
 			}
-			server.cmd.Process.Signal(c.sig)
+			server.Cmd.Process.Signal(c.sig)
 			if status := server.waitExit(t); status != 0 {
 				t.Errorf("%v: exit %d after %v", c.args, status, c.sig)
 			}
