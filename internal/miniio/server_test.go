@@ -10,7 +10,6 @@ package miniio
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -27,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 // TestMain removes the miniio binary the tests built, if they built one.
@@ -49,15 +50,8 @@ var (
 func miniioBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "miniio-test-")
-		if buildErr != nil {
-			return
-		}
+		binDir, buildErr = proctest.Build("socklab/cmd/miniio")
 		binPath = filepath.Join(binDir, "miniio")
-		out, err := exec.Command("go", "build", "-o", binPath, "socklab/cmd/miniio").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build cmd/miniio: %v\n%s", err, out)
-		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -189,22 +183,8 @@ func (s *server) memory() (rss, peak int) {
 	return rss, peak
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects a program's output while the test reads it.
+type syncBuffer = proctest.Output
 
 // rawClient speaks miniio by hand over a plain TCP connection.
 type rawClient struct {
