@@ -121,11 +121,7 @@ func runClient(t *testing.T, limit int, args ...string) (int, string, string) {
 		<-done
 		t.Fatalf("tcpclient %v still running after 60 s", args)
 	}
-	for _, bad := range []string{"panic:", "goroutine ", "fatal error"} {
-		if strings.Contains(stderr.String(), bad) {
-			t.Fatalf("tcpclient crashed:\n%s", stderr.String())
-		}
-	}
+	noPanic(t, stderr.String()) // also the runtime's "fatal error:"
 	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
 

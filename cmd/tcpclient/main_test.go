@@ -35,13 +35,13 @@ func TestTraceMatchesStrace(t *testing.T) {
 			cmd := tracetest.Command(log, prog("tcpclient"), "-addr", addr)
 			cmd.Stdin = strings.NewReader("hello\n")
 			cl := start(t, cmd)
-			if code := cl.exitCode(t); code != 0 {
-				t.Fatalf("exit status %d\n%s", code, cl.stderr.String())
+			if code := cl.ExitCode(t); code != 0 {
+				t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 			}
-			if got := cl.stdout.String(); got != "hello\n" {
+			if got := cl.Stdout.String(); got != "hello\n" {
 				t.Fatalf("stdout %q, want exactly the echo %q", got, "hello\n")
 			}
-			printed := cl.stderr.String()
+			printed := cl.Stderr.String()
 			ours := tracetest.Ours(printed)
 			want := []string{"socket(", "connect(3, ", "getsockname(3, ", `write(3, "hello\n", 6) = 6`,
 				"shutdown(3, SHUT_WR) = 0", `read(3, "hello\n", 4096) = 6`, `read(3, "", 4096) = 0`, "close(3) = 0"}
@@ -57,16 +57,16 @@ func TestTraceMatchesStrace(t *testing.T) {
 				t.Errorf("the socket is not fd 3: %s", ours[0])
 			}
 			compareWithStrace(t, printed, log)
-			waitFor(t, srv, &srv.stderr, "close(4) = 0")
+			waitFor(t, srv, &srv.Stderr, "close(4) = 0")
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
 		log := filepath.Join(t.TempDir(), "strace.log")
 		cl := start(t, tracetest.Command(log, prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))))
-		if code := cl.exitCode(t); code != 1 {
-			t.Fatalf("exit status %d, want 1\n%s", code, cl.stderr.String())
+		if code := cl.ExitCode(t); code != 1 {
+			t.Fatalf("exit status %d, want 1\n%s", code, cl.Stderr.String())
 		}
-		compareWithStrace(t, cl.stderr.String(), log)
+		compareWithStrace(t, cl.Stderr.String(), log)
 	})
 }
 
@@ -112,7 +112,7 @@ c.close()
 
 func TestAgainstPythonEchoServer(t *testing.T) {
 	py := start(t, exec.Command("python3", "-c", echoServer))
-	port := strings.TrimSpace(waitFor(t, py, &py.stdout, "\n"))
+	port := strings.TrimSpace(waitFor(t, py, &py.Stdout, "\n"))
 
 	// 1 MiB, every byte value: more than the socket buffers hold, so
 	// sending and receiving must overlap, or both sides would wait forever.
@@ -126,14 +126,14 @@ func TestAgainstPythonEchoServer(t *testing.T) {
 	cmd := exec.Command(prog("tcpclient"), "-q", "-addr", "127.0.0.1:"+port)
 	cmd.Stdin = bytes.NewReader(data)
 	cl := start(t, cmd)
-	if code := cl.exitCode(t); code != 0 {
-		t.Fatalf("exit status %d\n%s", code, cl.stderr.String())
+	if code := cl.ExitCode(t); code != 0 {
+		t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 	}
-	if got := cl.stdout.String(); got != string(data) {
+	if got := cl.Stdout.String(); got != string(data) {
 		t.Fatalf("echo differs: sent %d bytes, got %d", len(data), len(got))
 	}
-	if code := py.exitCode(t); code != 0 {
-		t.Fatalf("python server exit status %d\n%s", code, py.stderr.String())
+	if code := py.ExitCode(t); code != 0 {
+		t.Fatalf("python server exit status %d\n%s", code, py.Stderr.String())
 	}
 }
 
@@ -145,13 +145,13 @@ func TestAgainstSocat(t *testing.T) {
 	cmd := exec.Command(prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", port))
 	cmd.Stdin = strings.NewReader("hello socat\n")
 	cl := start(t, cmd)
-	if code := cl.exitCode(t); code != 0 {
-		t.Fatalf("exit status %d\n%s", code, cl.stderr.String())
+	if code := cl.ExitCode(t); code != 0 {
+		t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 	}
-	if got := cl.stdout.String(); got != "hello socat\n" {
+	if got := cl.Stdout.String(); got != "hello socat\n" {
 		t.Fatalf("stdout %q", got)
 	}
-	if s := cl.stderr.String(); !strings.Contains(s, `read(3, "", 4096) = 0`) || !strings.HasSuffix(s, "close(3) = 0\n") {
+	if s := cl.Stderr.String(); !strings.Contains(s, `read(3, "", 4096) = 0`) || !strings.HasSuffix(s, "close(3) = 0\n") {
 		t.Fatalf("no clean end of file and close:\n%s", s)
 	}
 }
@@ -166,8 +166,8 @@ func waitListening(t *testing.T, r *running, port int) {
 			return
 		}
 		select {
-		case <-r.done:
-			t.Fatalf("%s exited:\n%s", r.cmd.Path, r.stderr.String())
+		case <-r.Done:
+			t.Fatalf("%s exited:\n%s", r.Cmd.Path, r.Stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -177,10 +177,10 @@ func waitListening(t *testing.T, r *running, port int) {
 func TestConnectionRefused(t *testing.T) {
 	port := freePort(t) // free: nothing listens there
 	cl := start(t, exec.Command(prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", port)))
-	if code := cl.exitCode(t); code != 1 {
-		t.Fatalf("exit status %d, want 1\n%s", code, cl.stderr.String())
+	if code := cl.ExitCode(t); code != 1 {
+		t.Fatalf("exit status %d, want 1\n%s", code, cl.Stderr.String())
 	}
-	s := cl.stderr.String()
+	s := cl.Stderr.String()
 	for _, want := range []string{
 		fmt.Sprintf(`connect(3, {sa_family=AF_INET, sin_port=htons(%d), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 ECONNREFUSED (Connection refused)`, port),
 		fmt.Sprintf("tcpclient: connect 127.0.0.1:%d: ECONNREFUSED (Connection refused)\n", port),
@@ -212,7 +212,7 @@ func newSession(t *testing.T) *session {
 	s.cl = start(t, cmd)
 	t.Cleanup(func() { in.Close() })
 	s.send(t, "one\n")
-	waitFor(t, s.cl, &s.cl.stdout, "one\n") // connected, accepted, echoed
+	waitFor(t, s.cl, &s.cl.Stdout, "one\n") // connected, accepted, echoed
 	return s
 }
 
@@ -232,20 +232,20 @@ func (s *session) send(t *testing.T, line string) {
 // print the error.)
 func TestServerKilledAfterEcho(t *testing.T) {
 	s := newSession(t)
-	s.srv.signal(t, syscall.SIGKILL)
-	waitFor(t, s.cl, &s.cl.stderr, `read(3, "", 4096) = 0`)
-	waitFor(t, s.cl, &s.cl.stderr, "# the server closed its side first")
+	s.srv.Signal(t, syscall.SIGKILL)
+	waitFor(t, s.cl, &s.cl.Stderr, `read(3, "", 4096) = 0`)
+	waitFor(t, s.cl, &s.cl.Stderr, "# the server closed its side first")
 
 	s.send(t, "two\n")
-	waitFor(t, s.cl, &s.cl.stderr, `write(3, "two\n", 4) = 4`)
+	waitFor(t, s.cl, &s.cl.Stderr, `write(3, "two\n", 4) = 4`)
 	// The RST for "two" comes back at once on loopback; wait until the
 	// kernel has dropped the connection before writing again.
 	waitGone(t, s.cl)
 	s.send(t, "three\n")
-	if code := s.cl.exitCode(t); code != 1 {
-		t.Fatalf("exit status %d, want 1\n%s", code, s.cl.stderr.String())
+	if code := s.cl.ExitCode(t); code != 1 {
+		t.Fatalf("exit status %d, want 1\n%s", code, s.cl.Stderr.String())
 	}
-	out := s.cl.stderr.String()
+	out := s.cl.Stderr.String()
 	for _, want := range []string{
 		`write(3, "three\n", 6) = -1 EPIPE (Broken pipe)` + "\n",
 		"tcpclient: write: EPIPE (Broken pipe)\n",
@@ -264,16 +264,16 @@ func TestServerKilledAfterEcho(t *testing.T) {
 // client's waiting read fails with ECONNRESET.
 func TestServerKilledWithUnreadData(t *testing.T) {
 	s := newSession(t)
-	s.srv.signal(t, syscall.SIGSTOP)
+	s.srv.Signal(t, syscall.SIGSTOP)
 	waitStopped(t, s.srv)
 	s.send(t, "unread\n")
-	waitFor(t, s.cl, &s.cl.stderr, `write(3, "unread\n", 7) = 7`)
+	waitFor(t, s.cl, &s.cl.Stderr, `write(3, "unread\n", 7) = 7`)
 	waitUnread(t, s.cl, 7) // arrived, and waiting in the server's socket
-	s.srv.signal(t, syscall.SIGKILL)
-	if code := s.cl.exitCode(t); code != 1 {
-		t.Fatalf("exit status %d, want 1\n%s", code, s.cl.stderr.String())
+	s.srv.Signal(t, syscall.SIGKILL)
+	if code := s.cl.ExitCode(t); code != 1 {
+		t.Fatalf("exit status %d, want 1\n%s", code, s.cl.Stderr.String())
 	}
-	out := s.cl.stderr.String()
+	out := s.cl.Stderr.String()
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^read\(3, 0x[0-9a-f]+, 4096\) = -1 ECONNRESET \(Connection reset by peer\)$`),
 		regexp.MustCompile(`(?m)^tcpclient: read: ECONNRESET \(Connection reset by peer\)$`),
@@ -295,9 +295,9 @@ var connectedNote = regexp.MustCompile(`# connected: 127\.0\.0\.1:(\d+) -> 127\.
 // kernel has taken the RST and dropped it.
 func waitGone(t *testing.T, cl *running) {
 	t.Helper()
-	m := connectedNote.FindStringSubmatch(cl.stderr.String())
+	m := connectedNote.FindStringSubmatch(cl.Stderr.String())
 	if m == nil {
-		t.Fatalf("no connected note:\n%s", cl.stderr.String())
+		t.Fatalf("no connected note:\n%s", cl.Stderr.String())
 	}
 	filter := fmt.Sprintf("sport = :%s and dport = :%s", m[1], m[2]) // this connection only
 	deadline := time.Now().Add(waitLimit)
@@ -313,14 +313,14 @@ func waitGone(t *testing.T, cl *running) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("the connection is still there:\n%s\nclient:\n%s", out, cl.stderr.String())
+	t.Fatalf("the connection is still there:\n%s\nclient:\n%s", out, cl.Stderr.String())
 }
 
 // waitStopped waits until every thread of the process has stopped
 // (SIGSTOP takes effect a moment after kill returns).
 func waitStopped(t *testing.T, r *running) {
 	t.Helper()
-	pid := r.cmd.Process.Pid
+	pid := r.Cmd.Process.Pid
 	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
@@ -344,9 +344,9 @@ func waitStopped(t *testing.T, r *running) {
 // of the server's end of the client's connection.
 func waitUnread(t *testing.T, cl *running, n int) {
 	t.Helper()
-	m := connectedNote.FindStringSubmatch(cl.stderr.String())
+	m := connectedNote.FindStringSubmatch(cl.Stderr.String())
 	if m == nil {
-		t.Fatalf("no connected note:\n%s", cl.stderr.String())
+		t.Fatalf("no connected note:\n%s", cl.Stderr.String())
 	}
 	filter := fmt.Sprintf("sport = :%s and dport = :%s", m[2], m[1]) // the server's end
 	deadline := time.Now().Add(waitLimit)
@@ -368,14 +368,14 @@ func TestChunk(t *testing.T) {
 	cmd := exec.Command(prog("tcpclient"), "-addr", addr, "-chunk", "4", "-pause", "20ms")
 	cmd.Stdin = strings.NewReader("hello world\n")
 	cl := start(t, cmd)
-	if code := cl.exitCode(t); code != 0 {
-		t.Fatalf("exit status %d\n%s", code, cl.stderr.String())
+	if code := cl.ExitCode(t); code != 0 {
+		t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 	}
-	if got := cl.stdout.String(); got != "hello world\n" {
+	if got := cl.Stdout.String(); got != "hello world\n" {
 		t.Fatalf("stdout %q", got)
 	}
 	var writes []string
-	for _, call := range tracetest.Ours(cl.stderr.String()) {
+	for _, call := range tracetest.Ours(cl.Stderr.String()) {
 		if strings.HasPrefix(call, "write(") {
 			writes = append(writes, call)
 		}
@@ -400,10 +400,10 @@ func TestBadArguments(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			cl := start(t, exec.Command(prog("tcpclient"), tc.args...))
-			if code := cl.exitCode(t); code != 2 {
-				t.Fatalf("exit status %d, want 2\n%s", code, cl.stderr.String())
+			if code := cl.ExitCode(t); code != 2 {
+				t.Fatalf("exit status %d, want 2\n%s", code, cl.Stderr.String())
 			}
-			s := cl.stderr.String()
+			s := cl.Stderr.String()
 			if !strings.Contains(s, tc.want) {
 				t.Errorf("stderr lacks %q:\n%s", tc.want, s)
 			}
@@ -431,37 +431,25 @@ func TestStdoutClosedEarly(t *testing.T) {
 	defer pipeOut.Close()
 	cmd := exec.Command(prog("tcpclient"), "-q", "-addr", addr)
 	cmd.Stdin = bytes.NewReader(make([]byte, 4<<20)) // far more than the pipe and socket buffers hold
-	r := &running{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout = pipeIn // the program's own fd 1, no copying in between
-	cmd.Stderr = &r.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	// The program's own fd 1 is the pipe, with no copying in between.
+	cmd.Stdout = pipeIn
+	r := start(t, cmd)
 	pipeIn.Close()
-	go func() { cmd.Wait(); close(r.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			cmd.Process.Kill()
-			<-r.done
-		}
-	})
 	if _, err := io.ReadFull(pipeOut, make([]byte, 1)); err != nil { // head -c1
 		t.Fatal(err)
 	}
 	pipeOut.Close()
 
-	r.exitCode(t) // bounded wait
+	r.ExitCode(t) // bounded wait
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
-		t.Fatalf("want death by SIGPIPE, got %v\n%s", cmd.ProcessState, r.stderr.String())
+		t.Fatalf("want death by SIGPIPE, got %v\n%s", cmd.ProcessState, r.Stderr.String())
 	}
-	noPanic(t, r.stderr.String())
+	noPanic(t, r.Stderr.String())
 
 	next := exec.Command(prog("tcpclient"), "-q", "-addr", addr)
 	next.Stdin = strings.NewReader("next\n")
 	if out, err := next.Output(); err != nil || string(out) != "next\n" {
-		t.Fatalf("the server did not serve the next client: %v, %q\n%s", err, out, srv.stderr.String())
+		t.Fatalf("the server did not serve the next client: %v, %q\n%s", err, out, srv.Stderr.String())
 	}
 }

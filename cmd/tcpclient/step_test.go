@@ -26,14 +26,14 @@ import (
 // at every stop after that, it finishes a real echo.
 func TestStepWaitsForEnter(t *testing.T) {
 	py := start(t, exec.Command("python3", "-c", echoServer))
-	port := strings.TrimSpace(waitFor(t, py, &py.stdout, "\n"))
+	port := strings.TrimSpace(waitFor(t, py, &py.Stdout, "\n"))
 
 	cmd := exec.Command(prog("tcpclient"), "-step", "-addr", "127.0.0.1:"+port)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	cmd.Stdin = strings.NewReader("hello step\n")
 	cl, keyboard := startOnTerminal(t, cmd)
 	const prompt = "[press Enter to make the call]"
-	screen := &cl.stderr // the terminal: trace, prompts, and the echoed Enters
+	screen := &cl.Stderr // the terminal: trace, prompts, and the echoed Enters
 
 	waitFor(t, cl, screen, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
 	waitFor(t, cl, screen, prompt)
@@ -65,10 +65,10 @@ func TestStepWaitsForEnter(t *testing.T) {
 			break
 		}
 	}
-	if code := cl.exitCode(t); code != 0 {
+	if code := cl.ExitCode(t); code != 0 {
 		t.Fatalf("exit status %d\n%s", code, screen.String())
 	}
-	if got := cl.stdout.String(); got != "hello step\n" {
+	if got := cl.Stdout.String(); got != "hello step\n" {
 		t.Fatalf("stdout %q, want the echo %q\nterminal:\n%s", got, "hello step\n", screen.String())
 	}
 	out := screen.String()
@@ -88,7 +88,7 @@ func TestStepWaitsForEnter(t *testing.T) {
 // startOnTerminal runs cmd with its stderr on a new pseudo-terminal that
 // is also its controlling terminal, so /dev/tty is that terminal, as in
 // a learner's window. stdin and stdout stay whatever cmd has (here a
-// pipe and a buffer). What the terminal shows is collected in r.stderr;
+// pipe and a buffer). What the terminal shows is collected in r.Stderr;
 // the returned file is the keyboard side: write "\r" to press Enter.
 func startOnTerminal(t *testing.T, cmd *exec.Cmd) (*running, *os.File) {
 	t.Helper()
@@ -96,8 +96,8 @@ func startOnTerminal(t *testing.T, cmd *exec.Cmd) (*running, *os.File) {
 	if err != nil {
 		t.Fatalf("opening a pseudo-terminal: %v", err)
 	}
-	r := &running{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout = &r.stdout
+	r := &running{Cmd: cmd, Done: make(chan struct{})}
+	cmd.Stdout = &r.Stdout
 	cmd.Stderr = tty
 	// A new session whose controlling terminal is the child's fd 2.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
@@ -109,19 +109,19 @@ func startOnTerminal(t *testing.T, cmd *exec.Cmd) (*running, *os.File) {
 	tty.Close() // the child has its own copy
 	copied := make(chan struct{})
 	go func() {
-		io.Copy(&r.stderr, keyboard) // ends with an error (EIO) once the program is gone
+		io.Copy(&r.Stderr, keyboard) // ends with an error (EIO) once the program is gone
 		close(copied)
 	}()
 	go func() {
 		cmd.Wait()
-		close(r.done)
+		close(r.Done)
 	}()
 	t.Cleanup(func() {
 		select {
-		case <-r.done:
+		case <-r.Done:
 		default:
 			cmd.Process.Kill()
-			<-r.done
+			<-r.Done
 		}
 		keyboard.Close()
 		<-copied
@@ -147,7 +147,7 @@ func waitForPromptOrExit(t *testing.T, r *running, screen *output, prompt string
 			return true
 		}
 		select {
-		case <-r.done:
+		case <-r.Done:
 			return false
 		case <-time.After(10 * time.Millisecond):
 		}
@@ -163,11 +163,11 @@ func waitForPromptOrExit(t *testing.T, r *running, screen *output, prompt string
 // waiting for Enter.
 func socketsOf(t *testing.T, r *running) int {
 	t.Helper()
-	dir := fmt.Sprintf("/proc/%d/fd", r.cmd.Process.Pid)
+	dir := fmt.Sprintf("/proc/%d/fd", r.Cmd.Process.Pid)
 	entries, err := os.ReadDir(dir)
 	select {
-	case <-r.done:
-		t.Fatalf("the program has exited instead of waiting for Enter:\n%s", r.stderr.String())
+	case <-r.Done:
+		t.Fatalf("the program has exited instead of waiting for Enter:\n%s", r.Stderr.String())
 	default:
 	}
 	if err != nil {

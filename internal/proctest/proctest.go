@@ -249,6 +249,10 @@ func (p *Proc) outputs() string {
 	return "stdout:\n" + p.Stdout.String() + "\nstderr:\n" + p.Stderr.String()
 }
 
+// fatalError starts the runtime's own crash report ("fatal error:
+// runtime: out of memory"), which a recover cannot catch.
+var fatalError = regexp.MustCompile(`(?m)^fatal error: `)
+
 // goroutineHeader is the first line of each goroutine in a Go stack
 // trace, "goroutine 1 [running]:". Matching the whole shape, not just the
 // word, keeps a program's own notes about goroutines from counting.
@@ -262,6 +266,9 @@ func NoPanic(t *testing.T, text string) {
 		if strings.Contains(text, bad) {
 			t.Fatalf("the program printed a Go crash (%q):\n%s", bad, text)
 		}
+	}
+	if fatalError.MatchString(text) {
+		t.Fatalf("the Go runtime gave up (fatal error):\n%s", text)
 	}
 	if goroutineHeader.MatchString(text) {
 		t.Fatalf("the program printed a Go stack trace:\n%s", text)

@@ -13,6 +13,9 @@ func TestGoroutineHeader(t *testing.T) {
 	if !goroutineHeader.MatchString(crash) {
 		t.Errorf("no goroutine header found in:\n%s", crash)
 	}
+	if !fatalError.MatchString("fatal error: runtime: out of memory\n") {
+		t.Error("the runtime's fatal error was not recognised")
+	}
 	note := "# one goroutine per connection: goroutine 7 reads\n"
 	if goroutineHeader.MatchString(note) {
 		t.Errorf("a note was taken for a stack trace:\n%s", note)
