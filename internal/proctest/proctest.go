@@ -1,7 +1,7 @@
 // Package proctest starts the real socklab programs in tests and watches
 // what they print.
 //
-// A program test builds the programs once (Build, from TestMain), starts
+// A program test builds the programs once (Main or Build, from TestMain), starts
 // them (Start, StartCombined, StartPTY), waits for a line of output
 // (WaitFor, WaitMatch) or for the end (ExitCode), and checks that nothing
 // crashed (NoPanic). Every process started here is ended with the test:
@@ -51,6 +51,21 @@ func Build(pkgs ...string) (dir string, err error) {
 		return "", fmt.Errorf("building %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 	}
 	return dir, nil
+}
+
+// Main is a test package's whole TestMain: it builds pkgs (see Build),
+// tells built where the programs are, runs the tests, removes the
+// programs and exits with the tests' status.
+func Main(m *testing.M, built func(dir string), pkgs ...string) {
+	dir, err := Build(pkgs...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	built(dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // Output collects what a program writes. A test may read it while the
