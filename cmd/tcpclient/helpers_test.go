@@ -3,8 +3,6 @@
 package main_test
 
 import (
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,15 +16,7 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := proctest.Build("socklab/cmd/tcpserver", "socklab/cmd/tcpclient")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	proctest.Main(m, func(dir string) { binDir = dir }, "socklab/cmd/tcpserver", "socklab/cmd/tcpclient")
 }
 
 func prog(name string) string { return filepath.Join(binDir, name) }
