@@ -28,15 +28,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := proctest.Build("socklab/cmd/udpecho")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	udpecho = filepath.Join(dir, "udpecho")
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	proctest.Main(m, func(dir string) { udpecho = filepath.Join(dir, "udpecho") }, "socklab/cmd/udpecho")
 }
 
 // proc is a running program whose output the test watches: stdout and
