@@ -30,15 +30,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := proctest.Build("socklab/cmd/unixsock")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	unixsock = filepath.Join(dir, "unixsock")
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	proctest.Main(m, func(dir string) { unixsock = filepath.Join(dir, "unixsock") }, "socklab/cmd/unixsock")
 }
 
 // proc is a running program whose output the test watches: stdout and
