@@ -35,12 +35,23 @@ const Limit = 15 * time.Second
 // instead of failing a test. Under `go test -race` the programs get -race
 // too.
 func Build(pkgs ...string) (dir string, err error) {
+	return build(RaceEnabled, pkgs)
+}
+
+// BuildPlain is Build without -race, even under `go test -race`: for
+// tests that measure the program's memory, which the race detector
+// multiplies.
+func BuildPlain(pkgs ...string) (dir string, err error) {
+	return build(false, pkgs)
+}
+
+func build(race bool, pkgs []string) (dir string, err error) {
 	dir, err = os.MkdirTemp("", "socklab-proctest-")
 	if err != nil {
 		return "", err
 	}
 	args := []string{"build"}
-	if RaceEnabled {
+	if race {
 		args = append(args, "-race")
 	}
 	// A trailing separator makes -o a directory, even for one package.
