@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,6 +192,7 @@ func buildPrograms(root string, stderr io.Writer) error {
 
 func printCommands(w io.Writer, l *lessoncheck.Lesson, root string) {
 	terms := l.Terminals()
+	slices.Sort(terms) // A, B, C from left to right, whatever order the lesson uses them in
 	fmt.Fprintf(w, "%s: open %d terminal(s) side by side in %s, and type each one's commands in order as the lesson says.\n",
 		l.File, len(terms), root)
 	fmt.Fprintln(w, "(With tmux installed, run this in a terminal without -print to get them ready-made.)")
@@ -283,6 +285,7 @@ func (t tmux) makeWindow(l *lessoncheck.Lesson, root, session, watch string) err
 		return err
 	}
 	terms := l.Terminals()
+	slices.Sort(terms) // A, B, C from left to right, whatever order the lesson uses them in
 	panes := []string{first}
 	for range terms[1:] {
 		p, err := t.run("split-window", "-h", "-t", panes[len(panes)-1], "-c", root, "-P", "-F", "#{pane_id}")
