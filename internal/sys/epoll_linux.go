@@ -150,35 +150,17 @@ func epollEvent(ev unix.EpollEvent) string {
 }
 
 // epollFlagNames is in the order strace prints the bits.
-var epollFlagNames = []struct {
-	bit  uint32
-	name string
-}{
+var epollFlagNames = []bitName{
 	{unix.EPOLLIN, "EPOLLIN"}, {unix.EPOLLPRI, "EPOLLPRI"}, {unix.EPOLLOUT, "EPOLLOUT"},
 	{unix.EPOLLRDNORM, "EPOLLRDNORM"}, {unix.EPOLLRDBAND, "EPOLLRDBAND"},
 	{unix.EPOLLWRNORM, "EPOLLWRNORM"}, {unix.EPOLLWRBAND, "EPOLLWRBAND"}, {unix.EPOLLMSG, "EPOLLMSG"},
 	{unix.EPOLLERR, "EPOLLERR"}, {unix.EPOLLHUP, "EPOLLHUP"}, {unix.EPOLLRDHUP, "EPOLLRDHUP"},
 	{unix.EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"}, {unix.EPOLLWAKEUP, "EPOLLWAKEUP"},
-	{unix.EPOLLONESHOT, "EPOLLONESHOT"}, {unix.EPOLLET, "EPOLLET"},
+	{unix.EPOLLONESHOT, "EPOLLONESHOT"}, {uint64(uint32(unix.EPOLLET)), "EPOLLET"},
 }
 
 // EpollFlags formats an event mask: EPOLLIN|EPOLLOUT, or 0.
-func EpollFlags(m uint32) string {
-	if m == 0 {
-		return "0"
-	}
-	var parts []string
-	for _, f := range epollFlagNames {
-		if m&f.bit != 0 {
-			parts = append(parts, f.name)
-			m &^= f.bit
-		}
-	}
-	if m != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", m))
-	}
-	return strings.Join(parts, "|")
-}
+func EpollFlags(m uint32) string { return flagNames(uint64(m), epollFlagNames) }
 
 func epollOp(op int) string {
 	switch op {
@@ -203,23 +185,7 @@ func epollCreateFlags(f int) string {
 }
 
 func eventfdFlags(f int) string {
-	if f == 0 {
-		return "0"
-	}
-	var parts []string
-	for _, n := range []struct {
-		bit  int
-		name string
-	}{{unix.EFD_SEMAPHORE, "EFD_SEMAPHORE"}, {unix.EFD_CLOEXEC, "EFD_CLOEXEC"}, {unix.EFD_NONBLOCK, "EFD_NONBLOCK"}} {
-		if f&n.bit != 0 {
-			parts = append(parts, n.name)
-			f &^= n.bit
-		}
-	}
-	if f != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", f))
-	}
-	return strings.Join(parts, "|")
+	return flagNames(uint64(f), []bitName{{unix.EFD_SEMAPHORE, "EFD_SEMAPHORE"}, {unix.EFD_CLOEXEC, "EFD_CLOEXEC"}, {unix.EFD_NONBLOCK, "EFD_NONBLOCK"}})
 }
 
 func init() {

@@ -241,23 +241,22 @@ func shutdownHow(how int) string {
 	return itoa(how)
 }
 
-// msgFlags formats send/recv flags: 0, MSG_DONTWAIT, MSG_TRUNC|MSG_PEEK…
-func msgFlags(f int) string {
+// bitName names one bit of a flags argument, as strace spells it.
+type bitName struct {
+	bit  uint64
+	name string
+}
+
+// flagNames formats a flags argument as strace does: the names of the set
+// bits joined with |, in the table's order, any unnamed rest in hex, and
+// 0 for none.
+func flagNames(f uint64, names []bitName) string {
 	if f == 0 {
 		return "0"
 	}
-	names := []struct {
-		bit  int
-		name string
-	}{
-		{unix.MSG_OOB, "MSG_OOB"}, {unix.MSG_PEEK, "MSG_PEEK"}, {unix.MSG_DONTROUTE, "MSG_DONTROUTE"},
-		{unix.MSG_CTRUNC, "MSG_CTRUNC"}, {unix.MSG_TRUNC, "MSG_TRUNC"}, {unix.MSG_DONTWAIT, "MSG_DONTWAIT"},
-		{unix.MSG_EOR, "MSG_EOR"}, {unix.MSG_WAITALL, "MSG_WAITALL"}, {msgNosignal, "MSG_NOSIGNAL"},
-		{msgCmsgCloexec, "MSG_CMSG_CLOEXEC"},
-	}
 	var parts []string
 	for _, n := range names {
-		if f&n.bit != 0 {
+		if n.bit != 0 && f&n.bit != 0 {
 			parts = append(parts, n.name)
 			f &^= n.bit
 		}
@@ -267,6 +266,16 @@ func msgFlags(f int) string {
 	}
 	return strings.Join(parts, "|")
 }
+
+var msgFlagNames = []bitName{
+	{unix.MSG_OOB, "MSG_OOB"}, {unix.MSG_PEEK, "MSG_PEEK"}, {unix.MSG_DONTROUTE, "MSG_DONTROUTE"},
+	{unix.MSG_CTRUNC, "MSG_CTRUNC"}, {unix.MSG_TRUNC, "MSG_TRUNC"}, {unix.MSG_DONTWAIT, "MSG_DONTWAIT"},
+	{unix.MSG_EOR, "MSG_EOR"}, {unix.MSG_WAITALL, "MSG_WAITALL"}, {msgNosignal, "MSG_NOSIGNAL"},
+	{msgCmsgCloexec, "MSG_CMSG_CLOEXEC"},
+}
+
+// msgFlags formats send/recv flags: 0, MSG_DONTWAIT, MSG_TRUNC|MSG_PEEK…
+func msgFlags(f int) string { return flagNames(uint64(uint32(f)), msgFlagNames) }
 
 // pointer formats a buffer's address the way strace shows a buffer it
 // did not read (a failed read): 0xc000180000.

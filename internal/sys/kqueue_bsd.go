@@ -88,27 +88,11 @@ func kfilter(f int16) string {
 }
 
 func kflags(f uint16) string {
-	if f == 0 {
-		return "0"
-	}
-	var parts []string
-	for _, n := range []struct {
-		bit  uint16
-		name string
-	}{
+	return flagNames(uint64(f), []bitName{
 		{unix.EV_ADD, "EV_ADD"}, {unix.EV_DELETE, "EV_DELETE"}, {unix.EV_ENABLE, "EV_ENABLE"},
 		{unix.EV_DISABLE, "EV_DISABLE"}, {unix.EV_ONESHOT, "EV_ONESHOT"}, {unix.EV_CLEAR, "EV_CLEAR"},
 		{unix.EV_EOF, "EV_EOF"}, {unix.EV_ERROR, "EV_ERROR"},
-	} {
-		if f&n.bit != 0 {
-			parts = append(parts, n.name)
-			f &^= n.bit
-		}
-	}
-	if f != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", f))
-	}
-	return strings.Join(parts, "|")
+	})
 }
 
 func timespec(ts *unix.Timespec) string {
