@@ -76,6 +76,39 @@ func TestEchoAck(t *testing.T) {
 
 	// Bytes travel as a binary attachment and come back as bytes.
 	sameJSON(t, "echo's ack with bytes", ann.EmitAck("echo", Binary([]byte{0, 1, 2, 0xff})), `[{"$binary":"AAEC/w=="}]`)
+
+	// count is never acknowledged: an ack with a timeout gives up.
+	ann.Send(Command{Emit: "count", Ack: true, ID: 99, Timeout: 200 * time.Millisecond})
+	if l := ann.Next(wait, Ack(99)); l.Type != "ack_timeout" {
+		t.Errorf("answer to an event the server does not acknowledge: %s, want ack_timeout", l.Raw)
+	}
+}
+
+// A namespace plays the same demo, apart from "/"; one the server does
+// not have is refused by socket.io itself.
+func TestNamespaces(t *testing.T) {
+	port := StartServer(t, ServerOptions{Transports: websocketOnly, Namespaces: []string{"/admin"}})
+	opts := named("ann")
+	opts.Namespace = "/admin"
+	ann := StartClient(t, URL(port), opts)
+	connected(t, ann, "websocket")
+	bob := StartClient(t, URL(port), named("bob"))
+	connected(t, bob, "websocket")
+
+	sameJSON(t, "echo in /admin", ann.EmitAck("echo", "ok"), `["ok"]`)
+	// shout is io.emit in its own namespace: bob, in "/", must not hear it.
+	ann.EmitAck("shout", "admins only")
+	ann.Next(wait, Event("shout"))
+	bob.EmitAck("echo", "sync") // anything meant for bob has arrived by now
+	if got := bob.Seen(Event("shout")); len(got) > 0 {
+		t.Errorf("a shout in /admin reached \"/\": %s", got[0].Raw)
+	}
+
+	opts.Namespace = "/nope"
+	lost := StartClient(t, URL(port), opts)
+	if l := lost.Next(wait, Type("connect_error")); l.Message != "Invalid namespace" {
+		t.Errorf("connect_error %s: want socket.io's \"Invalid namespace\"", l.Raw)
+	}
 }
 
 // A chat reaches the others and not its sender; rooms narrow it; shout
