@@ -47,6 +47,7 @@
 //   {"type":"disconnect","reason":"transport close"}
 //   {"type":"reconnect_attempt","n":1}, {"type":"reconnect","n":1},
 //   {"type":"reconnect_error","message":…}, {"type":"reconnect_failed"}
+//   {"type":"open","transport":"polling"}          (the engine opened, before any upgrade)
 //   {"type":"upgrade","transport":"websocket"}     (the engine upgraded)
 //   {"type":"error","message":…}                   (a command it could not run)
 //
@@ -198,6 +199,9 @@ socket.io.on('reconnect', (n) => print({ type: 'reconnect', n }));
 socket.io.on('reconnect_error', (err) => print({ type: 'reconnect_error', message: err.message }));
 socket.io.on('reconnect_failed', () => print({ type: 'reconnect_failed' }));
 socket.io.on('open', () => {
+  // The transport the engine opened on, before any upgrade: by the time
+  // the socket.io "connect" line prints, the upgrade may already be done.
+  print({ type: 'open', transport: socket.io.engine.transport.name });
   socket.io.engine.on('upgrade', (transport) => print({ type: 'upgrade', transport: transport.name }));
 });
 
