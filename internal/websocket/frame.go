@@ -161,7 +161,10 @@ func ParseFrame(buf []byte, isServer bool, maxPayload int) (f Frame, n int, err 
 // Mask XORs p with the 4-byte key, byte i with key[i%4]. Masking twice
 // gives the original back, so the same function masks and unmasks.
 func Mask(p []byte, key [4]byte) {
-	// Eight bytes at a time: the key repeated twice fills a uint64.
+	// The plain version is the tail loop below, one byte at a time. Eight
+	// bytes at a time (the key repeated twice fills a uint64) is about ten
+	// times faster on 64 KiB: BenchmarkMask64K against
+	// BenchmarkMask64KByteAtATime.
 	k32 := binary.LittleEndian.Uint32(key[:])
 	k64 := uint64(k32) | uint64(k32)<<32
 	i := 0
