@@ -79,8 +79,11 @@ func ParseRequest(buf []byte, lim Limits) (req Request, n int, err error) {
 
 // ParseRequestHead is ParseRequest without the body: n is the head's
 // length, and the caller reads ContentLength more bytes itself. It is for a
-// program that wants to act on the head (answer 413, say, or stream a body)
-// before the body is in.
+// program that wants to act on the head before the body is in, and for
+// large bodies: ParseRequest reads the head again (two small allocations)
+// on every call until the whole body has arrived, which is nothing for a
+// socket.io POST of a few hundred bytes and wasteful for a megabyte that
+// trickles in.
 func ParseRequestHead(buf []byte, lim Limits) (req Request, n int, err error) {
 	lim = lim.withDefaults()
 	s, herr := scanHead(buf, lim)

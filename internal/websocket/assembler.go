@@ -39,7 +39,8 @@ type Assembler struct {
 
 // Push takes the next frame from ParseFrame. ok is true when msg is ready:
 // a control frame, or the last fragment of a message. An error is a
-// *CloseError; the connection is then closed with its code.
+// *CloseError; the connection is then closed with its code, and the
+// Assembler is not used again (or Reset first).
 func (a *Assembler) Push(f Frame) (msg Message, ok bool, err error) {
 	if f.Opcode.IsControl() {
 		if f.Opcode == OpClose {

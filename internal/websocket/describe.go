@@ -52,7 +52,3 @@ func Describe(f Frame) string {
 	}
 	return b.String()
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func quote(s string) string { return strconv.Quote(s) }

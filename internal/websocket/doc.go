@@ -64,7 +64,7 @@
 //
 //	81 8f 37 fa 21 3d 03 c8 7a 1f 54 92 40 49 15 d6 03 55 5e d8 7c
 //	│  │  └─ mask key ─┘ └── 15 payload bytes, each XORed with the key ──┘
-//	│  └ 1 000 1111: MASK = 1, length 15
+//	│  └ 1 0001111: MASK = 1, length 15
 //	└ 1 000 0001: FIN = 1 (last fragment), RSV = 000, opcode 1 (text)
 //
 // and the server answers unmasked: 81 0f 34 32 5b 22 … Lengths up to 125 fit
@@ -99,4 +99,15 @@
 //	1007  text that is not UTF-8
 //	1009  message too big
 //	1011  the server's own fault
+//
+// # The API, in the order a connection uses it
+//
+// Server: [CheckRequest] on the request httpwire parsed, [AppendAccept];
+// then per read [ParseFrame] (isServer true) and [Assembler.Push]; write
+// with [AppendFrame] and [AppendCloseFrame]. Client: [NewKey],
+// [AppendClientRequest], [CheckResponse] on the response httpwire parsed;
+// then [ParseFrame] (isServer false) and [Assembler.Push]; write with
+// [AppendMaskedFrame] and [AppendMaskedCloseFrame], a fresh [NewMaskKey]
+// for every frame. [ParseClose] reads a close frame's code and reason,
+// [Describe] prints a frame for the -wire view.
 package websocket

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
+	"strconv"
 	"strings"
 
 	"socklab/internal/httpwire"
@@ -121,7 +122,7 @@ func AppendClientRequest(dst []byte, host, target, key string, extra []httpwire.
 // fail when the server names an extension or subprotocol it never offered.
 func CheckResponse(resp *httpwire.Response, key string) error {
 	if resp.Status != 101 {
-		return &HandshakeError{Status: resp.Status, Reason: "server answered " + itoa(resp.Status) + " " + resp.Reason + ", not 101 Switching Protocols"}
+		return &HandshakeError{Status: resp.Status, Reason: "server answered " + strconv.Itoa(resp.Status) + " " + resp.Reason + ", not 101 Switching Protocols"}
 	}
 	if !resp.HasToken("Upgrade", "websocket") {
 		return &HandshakeError{Status: 101, Reason: "101 without Upgrade: websocket"}
@@ -130,13 +131,13 @@ func CheckResponse(resp *httpwire.Response, key string) error {
 		return &HandshakeError{Status: 101, Reason: "101 without Connection: Upgrade"}
 	}
 	if got, _ := resp.Header("Sec-WebSocket-Accept"); got != AcceptKey(key) {
-		return &HandshakeError{Status: 101, Reason: "Sec-WebSocket-Accept " + quote(got) + " does not match the key (want " + AcceptKey(key) + ")"}
+		return &HandshakeError{Status: 101, Reason: "Sec-WebSocket-Accept " + strconv.Quote(got) + " does not match the key (want " + AcceptKey(key) + ")"}
 	}
 	if v, ok := resp.Header("Sec-WebSocket-Extensions"); ok {
-		return &HandshakeError{Status: 101, Reason: "server chose extension " + quote(v) + " that was not offered"}
+		return &HandshakeError{Status: 101, Reason: "server chose extension " + strconv.Quote(v) + " that was not offered"}
 	}
 	if v, ok := resp.Header("Sec-WebSocket-Protocol"); ok {
-		return &HandshakeError{Status: 101, Reason: "server chose subprotocol " + quote(v) + " that was not offered"}
+		return &HandshakeError{Status: 101, Reason: "server chose subprotocol " + strconv.Quote(v) + " that was not offered"}
 	}
 	return nil
 }
