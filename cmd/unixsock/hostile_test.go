@@ -200,7 +200,7 @@ time.sleep(60)   # the pipe's writer stays open
 			t.Fatalf("recvfd: exit %d\n%s", status, receiver.text())
 		}
 		out := receiver.text()
-		for _, want := range []string{"fstat(5, {st_mode=S_IFIFO|0600, st_size=0, ...}) = 0", "# fd 5 is a named pipe", "the first words\n",
+		for _, want := range []string{"fstat(5, {st_mode=S_IFIFO|0600, st_size=0, ...}) = 0", "# fd 5 is a pipe (or FIFO)", "the first words\n",
 			"# stopped after 16 bytes: nothing more came in time (-read-timeout)"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("no %q in:\n%s", want, out)

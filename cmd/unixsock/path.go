@@ -88,7 +88,7 @@ func kindOf(mode uint32) string {
 	case unix.S_IFLNK:
 		return "a symbolic link"
 	case unix.S_IFIFO:
-		return "a named pipe"
+		return "a pipe (or FIFO)"
 	case unix.S_IFCHR, unix.S_IFBLK:
 		return "a device"
 	case unix.S_IFSOCK:
@@ -152,17 +152,33 @@ func bindFailed(ep endpoint, err error) {
 // we ran, the name may have come to mean something else: someone removed
 // our file and put a file of their own there, a symlink, or a second
 // server's live socket. Those are not ours to delete. The device and
-// inode numbers bind gave our file tell it apart from any other.
+// inode numbers of the file bind made tell it apart from any other file
+// that exists at the same time; but a file made after ours was removed
+// may get its inode number again (file systems reuse them at once), so
+// the type (a socket) and the time of the inode's last change (its
+// creation, unless someone chmods it) must match too.
 var (
 	fileMu     sync.Mutex // the signal goroutine and main both get here
 	socketFile string
-	socketID   [2]uint64 // st_dev, st_ino of the file bind made
+	socketID   fileID
 )
+
+// fileID is what tells one file apart from another: where it lives, its
+// inode number, its type, and when its inode last changed.
+type fileID struct {
+	dev, ino   uint64
+	typ        uint32
+	ctimeNanos int64
+}
+
+func idOf(st *unix.Stat_t) fileID {
+	return fileID{uint64(st.Dev), uint64(st.Ino), uint32(st.Mode) & unix.S_IFMT, unix.TimespecToNsec(st.Ctim)}
+}
 
 func removeOnExit(path string, st unix.Stat_t) {
 	fileMu.Lock()
 	socketFile = path
-	socketID = [2]uint64{uint64(st.Dev), uint64(st.Ino)}
+	socketID = idOf(&st)
 	fileMu.Unlock()
 }
 
@@ -183,8 +199,8 @@ func removeSocketFile() {
 	case err != nil:
 		sys.Note("left %s alone: cannot look at it (%s)", path, sys.Describe(err))
 		return
-	case [2]uint64{uint64(st.Dev), uint64(st.Ino)} != socketID:
-		sys.Note("left %s alone: it is no longer the socket file we made but %s (inode %d, ours was %d)", path, kindOf(uint32(st.Mode)), st.Ino, socketID[1])
+	case idOf(&st) != socketID:
+		sys.Note("left %s alone: it is no longer the socket file we made, but %s made since", path, kindOf(uint32(st.Mode)))
 		return
 	}
 	if err := unix.Unlink(path); err != nil {
