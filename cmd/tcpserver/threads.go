@@ -116,7 +116,7 @@ func clientLimit(want int) int {
 		return want
 	}
 	room = max(room, 1)
-	sys.Note("ulimit -u is %d threads for this user, and the Go runtime keeps about %d of its own: serving at most %d clients at once", lim.Cur, runtimeOwn, room)
+	sys.Note("ulimit -u is %d threads for this user, and the Go runtime keeps about %d of its own: serving at most %d clients at once (fewer if other processes of this user hold threads)", lim.Cur, runtimeOwn, room)
 	return room
 }
 

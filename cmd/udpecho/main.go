@@ -26,6 +26,10 @@
 //
 //	ss -uanp 'sport = :7001'     # the server's socket: UNCONN, because UDP has no connections
 //
+// Safety: serve never answers a datagram that claims to come from its
+// own address and port (a forged source would make it answer itself
+// forever, the old echo loop); it drops it with a note.
+//
 // See: lessons/08-udp.md; man 2 sendto, man 2 recvfrom, man 2 connect, man 7 udp.
 package main
 

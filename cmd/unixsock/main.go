@@ -32,10 +32,17 @@
 //	ls -l run/                 # a socket file: srw------- (the s is for socket)
 //
 // Safety, for the socket file: serve and recvfd never remove anything that
-// is not a socket; a socket file with no server behind it (connect says
-// ECONNREFUSED) is stale and replaced; the file is created 0600 (-mode)
-// and removed on exit, Ctrl-C and SIGTERM included; a path too long for
-// sun_path is refused before any system call.
+// is not a socket; a socket file with no server behind it (a non-blocking
+// connect says ECONNREFUSED) is stale and replaced, while EAGAIN (a live
+// server with a full queue) stops us; the file is created 0600 (-mode)
+// and removed on exit, Ctrl-C and SIGTERM included, but only if the path
+// still names the file we made; a path too long for sun_path is refused
+// before any system call.
+//
+// Safety, against peers: serve -dgram closes any descriptor a sender
+// attaches and never waits to reply (MSG_DONTWAIT); recvfd says what kind
+// of file it received (fstat) and reads at most -max-bytes, for at most
+// -read-timeout.
 //
 // See: lessons/09-unix-sockets.md; man 7 unix, man 2 socketpair,
 // man 2 sendmsg, man 3 cmsg.
