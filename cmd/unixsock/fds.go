@@ -181,7 +181,7 @@ func describeFD(fd int) string {
 // copyFD copies what fd can read to stdout: up to its end, or limit
 // bytes, or until the deadline, whichever comes first. A regular file
 // always has its next bytes (or its end) at hand, so read never waits on
-// one; anything else may wait forever, so poll(2) first, for no longer
+// one; anything else may wait forever, so poll(2) first (ppoll on Linux), for no longer
 // than the time left.
 func copyFD(fd int, regular bool, limit int, deadline time.Time) error {
 	buf := make([]byte, min(4096, limit))
@@ -191,11 +191,9 @@ func copyFD(fd int, regular bool, limit int, deadline time.Time) error {
 			return nil
 		}
 		if !regular {
-			left := time.Until(deadline)
-			ready := false
-			var err error
-			if left > 0 {
-				ready, err = sys.PollIn(fd, int(left.Milliseconds())+1)
+			ready, err := false, error(nil)
+			if left := time.Until(deadline); left > 0 {
+				ready, err = sys.PollIn(fd, left.Round(time.Millisecond))
 			}
 			if err != nil {
 				return err

@@ -2,7 +2,6 @@ package sys
 
 import (
 	"fmt"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,37 +59,6 @@ func fileType(mode uint32) string {
 	return fmt.Sprintf("%#o", mode&unix.S_IFMT)
 }
 
-// PollIn is poll(2) on one descriptor for POLLIN: wait at most msec
-// milliseconds until fd has something to read (or its end, or an error).
-// It returns false on a timeout. EINTR is retried, visibly.
-func PollIn(fd, msec int) (bool, error) {
-	for {
-		args := fmt.Sprintf("[{fd=%s, events=POLLIN}], 1, %d", fdArg(fd), msec)
-		if tracing {
-			pause("poll", args, fd)
-		}
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, msec)
-		if tracing {
-			// strace adds what came back: ([{fd=5, revents=POLLIN}]), or (Timeout).
-			after := " (Timeout)"
-			if n > 0 {
-				after = fmt.Sprintf(" ([{fd=%s, revents=%s}])", fdArg(fd), pollEvents(fds[0].Revents))
-			}
-			line := callLine("poll", args, n, err, fd, "")
-			if err == nil {
-				line = strings.Replace(line, "\n", after+"\n", 1)
-			}
-			printRaw(line)
-		}
-		if err == unix.EINTR {
-			retryNote()
-			continue
-		}
-		return n > 0, err
-	}
-}
-
 var pollNames = []bitName{
 	{unix.POLLIN, "POLLIN"}, {unix.POLLPRI, "POLLPRI"}, {unix.POLLOUT, "POLLOUT"},
 	{unix.POLLERR, "POLLERR"}, {unix.POLLHUP, "POLLHUP"}, {unix.POLLNVAL, "POLLNVAL"},
@@ -100,7 +68,8 @@ func pollEvents(ev int16) string { return flagNames(uint64(uint16(ev)), pollName
 
 func init() {
 	about["fstat"] = "ask what the open file behind the descriptor is: its type (file, pipe, socket, device), permissions and size"
-	about["poll"] = "wait, at most the given milliseconds, until the descriptor has something to read"
+	about["poll"] = "wait, at most the given time, until the descriptor has something to read"
+	about["ppoll"] = about["poll"]
 }
 
 // MsgCmsgCloexec is recvmsg's MSG_CMSG_CLOEXEC on Linux (descriptors that
