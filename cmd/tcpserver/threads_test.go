@@ -3,7 +3,10 @@
 package main_test
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,4 +68,85 @@ func TestThreadsModeEMFILE(t *testing.T) {
 		t.Fatalf("tcpclient exited %d:\n%s%s", code, c.Stdout.String(), c.Stderr.String())
 	}
 	noPanic(t, srv.Stderr.String())
+}
+
+// A flood against a thread per connection, when the kernel allows this
+// user only 100 threads (ulimit -u, applied to the server alone with
+// prlimit, under a uid of its own so that nothing else counts against
+// it): Go cannot survive a refused thread ("fatal error: newosproc"), so
+// the server must stay below the limit, say so, serve the flood in
+// turns, and be alive for a later client. Needs root for setpriv; set
+// SOCKLAB_NO_SETUID=1 to skip knowingly where the tests cannot run as root.
+func TestThreadsModeSurvivesThreadLimit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("SOCKLAB_NO_SETUID") == "1" {
+			t.Skip("not root, and SOCKLAB_NO_SETUID=1 says that is expected")
+		}
+		t.Fatal("this test runs the server under another uid with setpriv, which needs root; set SOCKLAB_NO_SETUID=1 to skip it knowingly")
+	}
+	for _, tool := range []string{"setpriv", "prlimit"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s (util-linux) is needed: %v", tool, err)
+		}
+	}
+	// The test binaries sit in a directory only root may enter: copy the
+	// server where the other uid can run it.
+	dir, err := os.MkdirTemp("", "socklab-nproc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	raw, err := os.ReadFile(prog("tcpserver"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := filepath.Join(dir, "tcpserver")
+	if err := os.WriteFile(server, raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	uid := "54321" // no such user: no other process of it can count against the limit
+	srv := start(t, exec.Command("setpriv", "--reuid="+uid, "--regid="+uid, "--clear-groups",
+		"prlimit", "--nproc=100", server, "-mode", "threads", "-addr", addr))
+	waitListening(t, srv, addr)
+
+	code, out := client(t, "-q", "-addr", addr, "-conns", "200", "-parallel", "200", "-hold", "3s", "-timeout", "30s")
+	select {
+	case <-srv.Done:
+		t.Fatalf("the server died during the flood (exit %d):\n%s", srv.Cmd.ProcessState.ExitCode(), tail(srv.Stderr.String(), 3000))
+	default:
+	}
+	noPanic(t, srv.Stderr.String())
+	if code != 0 || !strings.Contains(out, "200 echoed correctly, 0 failed") {
+		t.Errorf("the flood: tcpclient exited %d:\n%s", code, out)
+	}
+	for _, want := range []string{"# ulimit -u is 100 threads for this user", "not accepting until one leaves"} {
+		if !strings.Contains(srv.Stderr.String(), want) {
+			t.Errorf("no %q from the server", want)
+		}
+	}
+	if code, out := client(t, "-q", "-addr", addr, "-conns", "1"); code != 0 {
+		t.Fatalf("a client after the flood: exit %d\n%s", code, out)
+	}
+}
+
+// -max-threads below 1 is refused with a clear message.
+func TestThreadsModeBadMaxThreads(t *testing.T) {
+	code, out := runServer(t, "-mode", "threads", "-addr", "127.0.0.1:0", "-max-threads", "0")
+	if code != 2 || !strings.Contains(out, "-max-threads must be at least 1, not 0") {
+		t.Fatalf("exit %d, want 2 and a clear message:\n%s", code, out)
+	}
+}
+
+// runServer runs tcpserver to its end and returns its exit status and
+// everything it printed.
+func runServer(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	r := start(t, exec.Command(prog("tcpserver"), args...))
+	code := r.ExitCode(t)
+	return code, r.Stdout.String() + r.Stderr.String()
 }

@@ -26,6 +26,10 @@
 //
 //	ss -uanp 'sport = :7001'     # the server's socket: UNCONN, because UDP has no connections
 //
+// Safety: serve never answers a datagram that claims to come from its
+// own address and port (a forged source would make it answer itself
+// forever, the old echo loop); it drops it with a note.
+//
 // See: lessons/08-udp.md; man 2 sendto, man 2 recvfrom, man 2 connect, man 7 udp.
 package main
 
@@ -114,9 +118,10 @@ func serve(args []string) {
 	// 2. bind(2): the well-known port senders will address. No
 	// SO_REUSEADDR: UDP has no TIME_WAIT to wait out.
 	if err := sys.Bind(fd, local); err != nil {
-		sys.Fatal("bind "+sys.Addr(local), err)
+		bindFailed(local, err)
 	}
 	closeOnSignal(fd)
+	self := local // our own address, to spot a datagram that claims to come from it
 	if portOf(local) == 0 {
 		// Port 0: the kernel picked one (the tests use this).
 		bound, err := sys.Getsockname(fd)
@@ -124,6 +129,7 @@ func serve(args []string) {
 			sys.Fatal("getsockname", err)
 		}
 		sys.Note("receiving on %s", sys.Addr(bound))
+		self = bound
 	}
 
 	// With the default buffer every datagram fits. A smaller one (-bufsize)
@@ -149,6 +155,15 @@ func serve(args []string) {
 		}
 		if from == nil {
 			continue // cannot happen for UDP: every datagram has a source address
+		}
+		if fromSelf(self, from) {
+			// 3b. A source address is only what the sender wrote in the
+			// packet: anyone able to forge one can name us as the sender.
+			// Answering would send the datagram to ourselves, we would
+			// answer that too, and so on forever at full speed: the old
+			// echo/chargen loop. Never answer our own address.
+			sys.Note("it claims to come from our own address %s: dropped, not answered (the reply would come back to us, forever)", sys.Addr(from))
+			continue
 		}
 
 		// 4. sendto(2): the reply goes to the address recvfrom gave us.
@@ -205,71 +220,15 @@ func send(args []string) {
 	}
 	sys.Note("SO_RCVTIMEO is a struct timeval {tv_sec, tv_usec} = %v; strace shows its 16 raw bytes", *timeout)
 
-	// 2b. With -connect, connect(2) on a datagram socket sends nothing:
-	// there is no handshake. The kernel just records the peer: sends go
-	// there by default, only its datagrams are received, and, the point
-	// of it here, errors the network reports about it (ICMP "port
-	// unreachable") come back to us as ECONNREFUSED on a later call.
+	// 3 and 4, in one of two ways: connected (connect, write, read) or
+	// not (sendto, recvfrom). Either way one datagram per message, all
+	// sent before any reply is read: the replies then wait in our
+	// socket's receive queue, and each receive takes exactly one of
+	// them, the edges intact.
 	if *connect {
-		if err := sys.Connect(fd, server); err != nil {
-			sys.Fatal("connect "+sys.Addr(server), err)
-		}
-	}
-
-	// 3. One datagram per message, all sent before any reply is read: the
-	// replies then wait in our socket's receive queue, and each recvfrom
-	// takes exactly one of them, the edges intact.
-	for _, m := range msgs {
-		call, err := "sendto", error(nil)
-		if *connect {
-			call = "write"
-			_, err = sys.Write(fd, []byte(m)) // connected: write(2) works, as on a file
-		} else {
-			_, err = sys.Sendto(fd, []byte(m), 0, server)
-		}
-		if err != nil {
-			failSend(call, err, server, *connect)
-		}
-	}
-
-	// 4. One reply per datagram sent. On loopback nothing is lost, but
-	// nothing says so: each wait ends after -timeout.
-	buf := make([]byte, maxDatagram)
-	strangers := 0
-	for i := 0; i < len(msgs); {
-		call, n, err := "recvfrom", 0, error(nil)
-		var from unix.Sockaddr
-		if *connect {
-			call = "read"
-			n, err = sys.Read(fd, buf)
-		} else {
-			n, from, err = sys.Recvfrom(fd, buf, 0)
-		}
-		if err == nil && from != nil && !replyFrom(server, from) {
-			// An unconnected socket takes datagrams from anyone who
-			// knows its port, not only from the server. (A connected
-			// one is filtered by the kernel.)
-			sys.Note("a datagram from %s, not from the server: ignored", sys.Addr(from))
-			if strangers++; strangers > 100 {
-				fmt.Fprintln(os.Stderr, "udpecho: more than 100 datagrams from others than the server; giving up")
-				os.Exit(1)
-			}
-			continue
-		}
-		if err == unix.EAGAIN {
-			fmt.Fprintf(os.Stderr, "udpecho: no reply within %v (%d of %d replies arrived)\n", *timeout, i, len(msgs))
-			hint := "UDP promises nothing and reports nothing: the datagram or its reply was lost, or nothing listens at " + sys.Addr(server)
-			if !*connect {
-				hint += "; -connect would hear the kernel's \"port unreachable\""
-			}
-			fmt.Fprintln(os.Stderr, "hint: "+hint)
-			os.Exit(1)
-		}
-		if err != nil {
-			failSend(call, err, server, *connect)
-		}
-		fmt.Printf("%s\n", buf[:n])
-		i++
+		exchangeConnected(fd, server, msgs, *timeout)
+	} else {
+		exchangeUnconnected(fd, server, msgs, *timeout)
 	}
 
 	// 5. close(2). There is no FIN to send: the server never knew a
@@ -277,6 +236,79 @@ func send(args []string) {
 	if err := sys.Close(fd); err != nil {
 		sys.Fatal("close", err)
 	}
+}
+
+// exchangeConnected is -connect: connect(2) on a datagram socket sends
+// nothing, there is no handshake. The kernel just records the peer:
+// write goes there, only its datagrams are received, and, the point of
+// it here, errors the network reports about it (ICMP "port unreachable")
+// come back to us as ECONNREFUSED on a later call.
+func exchangeConnected(fd int, server unix.Sockaddr, msgs []string, timeout time.Duration) {
+	if err := sys.Connect(fd, server); err != nil {
+		sys.Fatal("connect "+sys.Addr(server), err)
+	}
+	for _, m := range msgs {
+		// write(2) works, as on a file: the address is the connected one.
+		if _, err := sys.Write(fd, []byte(m)); err != nil {
+			failSend("write", err, server, true)
+		}
+	}
+	buf := make([]byte, maxDatagram)
+	for i := range msgs {
+		n, err := sys.Read(fd, buf)
+		if err == unix.EAGAIN {
+			noReply(timeout, i, len(msgs), server, true)
+		}
+		if err != nil {
+			failSend("read", err, server, true)
+		}
+		fmt.Printf("%s\n", buf[:n])
+	}
+}
+
+// exchangeUnconnected sends each datagram with sendto(2), naming the
+// server every time, and takes the replies with recvfrom(2), which names
+// each one's sender. An unconnected socket takes datagrams from anyone
+// who knows its port, so a reply is checked to be the server's.
+func exchangeUnconnected(fd int, server unix.Sockaddr, msgs []string, timeout time.Duration) {
+	for _, m := range msgs {
+		if _, err := sys.Sendto(fd, []byte(m), 0, server); err != nil {
+			failSend("sendto", err, server, false)
+		}
+	}
+	buf := make([]byte, maxDatagram)
+	strangers := 0
+	for i := 0; i < len(msgs); {
+		n, from, err := sys.Recvfrom(fd, buf, 0)
+		if err == unix.EAGAIN {
+			noReply(timeout, i, len(msgs), server, false)
+		}
+		if err != nil {
+			failSend("recvfrom", err, server, false)
+		}
+		if from != nil && !replyFrom(server, from) {
+			sys.Note("a datagram from %s, not from the server: ignored", sys.Addr(from))
+			if strangers++; strangers > 100 {
+				fmt.Fprintln(os.Stderr, "udpecho: more than 100 datagrams from others than the server; giving up")
+				os.Exit(1)
+			}
+			continue
+		}
+		fmt.Printf("%s\n", buf[:n])
+		i++
+	}
+}
+
+// noReply ends the program when a receive timed out (SO_RCVTIMEO:
+// EAGAIN). On loopback nothing is lost, but nothing says so either.
+func noReply(timeout time.Duration, got, want int, server unix.Sockaddr, connected bool) {
+	fmt.Fprintf(os.Stderr, "udpecho: no reply within %v (%d of %d replies arrived)\n", timeout, got, want)
+	hint := "UDP promises nothing and reports nothing: the datagram or its reply was lost, or nothing listens at " + sys.Addr(server)
+	if !connected {
+		hint += "; -connect would hear the kernel's \"port unreachable\""
+	}
+	fmt.Fprintln(os.Stderr, "hint: "+hint)
+	os.Exit(1)
 }
 
 // failSend ends the program on a send or receive error. ECONNREFUSED on
@@ -301,6 +333,18 @@ func failSend(what string, err error, server unix.Sockaddr, connected bool) {
 	sys.Fatal(what, err)
 }
 
+// bindFailed ends the program on a failed bind. EADDRINUSE gets a hint of
+// its own: the general one is TCP's (TIME_WAIT, ss -tlnp), and UDP has no
+// TIME_WAIT; the port is simply held by another UDP socket.
+func bindFailed(local unix.Sockaddr, err error) {
+	if errors.Is(err, unix.EADDRINUSE) {
+		fmt.Fprintf(os.Stderr, "udpecho: bind %s: %s\n", sys.Addr(local), sys.Describe(err))
+		fmt.Fprintln(os.Stderr, "hint: another UDP socket holds this port (`ss -ulnp` shows which process); UDP has no TIME_WAIT, so the port is free as soon as that socket is closed")
+		os.Exit(1)
+	}
+	sys.Fatal("bind "+sys.Addr(local), err)
+}
+
 func bytesText(n int) string {
 	if n == 1 {
 		return "1 byte"
@@ -320,6 +364,25 @@ func replyFrom(server, from unix.Sockaddr) bool {
 	case *unix.SockaddrInet6:
 		f, ok := from.(*unix.SockaddrInet6)
 		return ok && f.Port == s.Port && (f.Addr == s.Addr || s.Addr == [16]byte{})
+	}
+	return false
+}
+
+// fromSelf reports whether a datagram's source is our own socket: our
+// port, and our address, or any address when we are bound to all of them
+// (0.0.0.0 or ::, where the loop can come in on any local address; an
+// IPv4 sender on a dual-stack socket shows up as ::ffff:a.b.c.d).
+func fromSelf(self, from unix.Sockaddr) bool {
+	if portOf(from) != portOf(self) {
+		return false
+	}
+	switch s := self.(type) {
+	case *unix.SockaddrInet4:
+		f, ok := from.(*unix.SockaddrInet4)
+		return ok && (f.Addr == s.Addr || s.Addr == [4]byte{})
+	case *unix.SockaddrInet6:
+		f, ok := from.(*unix.SockaddrInet6)
+		return s.Addr == [16]byte{} || (ok && f.Addr == s.Addr)
 	}
 	return false
 }

@@ -375,3 +375,83 @@ func TestStepSuggestsUDP(t *testing.T) {
 		t.Errorf("a TCP ss command for a UDP socket:\n%s", p.text())
 	}
 }
+
+// forgeSelfSource is a Python program that sends one UDP datagram to
+// 127.0.0.1:PORT whose IP and UDP headers claim it comes from
+// 127.0.0.1:PORT itself, through a raw socket (IP_HDRINCL: we write the
+// IP header; the kernel fills in its checksum and length). A UDP checksum
+// of 0 means "none", which IPv4 allows. Raw sockets need root or
+// CAP_NET_RAW; the program prints "noraw" when it may not make one.
+const forgeSelfSource = `
+import socket, struct, sys
+port = int(sys.argv[1])
+try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+except PermissionError:
+    print("noraw", flush=True)
+    sys.exit(0)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+payload = b"who am I talking to?"
+udp = struct.pack("!HHHH", port, port, 8 + len(payload), 0) + payload
+lo = socket.inet_aton("127.0.0.1")
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, socket.IPPROTO_UDP, 0, lo, lo)
+s.sendto(ip + udp, ("127.0.0.1", 0))
+print("sent", flush=True)
+`
+
+// A forged datagram whose source is the server's own address and port:
+// answering it would send it to ourselves, and so on forever, a core at
+// 100 %. The server must drop it, say so, use next to no CPU, and go on
+// serving. Set SOCKLAB_NO_RAW=1 to skip where raw sockets are impossible.
+func TestSelfSourceDropped(t *testing.T) {
+	server, addr := startServer(t, "127.0.0.1")
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	pid := server.Cmd.Process.Pid
+	cpu0 := procCPU(t, pid)
+	out := proctest.RunPython(t, forgeSelfSource, port)
+	if strings.Contains(out, "noraw") {
+		if os.Getenv("SOCKLAB_NO_RAW") == "1" {
+			t.Skip("no raw socket (needs root or CAP_NET_RAW), and SOCKLAB_NO_RAW=1 says that is expected")
+		}
+		t.Fatal("cannot make a raw socket to forge the datagram (needs root or CAP_NET_RAW); set SOCKLAB_NO_RAW=1 to skip this test knowingly")
+	}
+	server.waitFor(t, `# it claims to come from our own address 127\.0\.0\.1:`+port+`: dropped`)
+	time.Sleep(2 * time.Second)
+	if used := procCPU(t, pid) - cpu0; used > 500*time.Millisecond {
+		t.Errorf("the server used %v of CPU in the 2 s after one forged datagram: it answers itself in a loop", used)
+	}
+	if n := strings.Count(server.text(), "recvfrom(3, \"who am I"); n != 1 {
+		t.Errorf("the forged datagram was received %d times, want once:\n%.3000s", n, server.text())
+	}
+	stdout, stderr, status := run(t, udpecho, "send", "-addr", addr, "still there?")
+	if status != 0 || stdout != "still there?\n" {
+		t.Fatalf("after the forged datagram: exit %d, stdout %q\n%s", status, stdout, stderr)
+	}
+}
+
+// procCPU is the CPU time a process has used (user + system), from
+// fields 14 and 15 of /proc/PID/stat, in clock ticks of 10 ms.
+func procCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// A busy port: the hint is UDP's (ss -ulnp), not TCP's TIME_WAIT.
+func TestPortInUseHintIsUDP(t *testing.T) {
+	_, addr := startServer(t, "127.0.0.1")
+	_, stderr, status := run(t, udpecho, "serve", "-addr", addr)
+	if status != 1 || !strings.Contains(stderr, "EADDRINUSE") || !strings.Contains(stderr, "ss -ulnp") {
+		t.Fatalf("exit %d, want 1 with EADDRINUSE and an ss -ulnp hint:\n%s", status, stderr)
+	}
+	if strings.Contains(stderr, "TIME_WAIT and") || strings.Contains(stderr, "ss -tlnp") {
+		t.Errorf("the TCP hint for a UDP port:\n%s", stderr)
+	}
+}

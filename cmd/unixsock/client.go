@@ -23,7 +23,7 @@ func send(args []string) {
 	fs := flag.NewFlagSet("unixsock send", flag.ExitOnError)
 	where := addressFlags(fs)
 	dgram := fs.Bool("dgram", false, "send datagrams (SOCK_DGRAM), one per MSG argument, and print one reply each")
-	timeout := fs.Duration("timeout", 2*time.Second, "with -dgram: how long to wait for each reply")
+	timeout := fs.Duration("timeout", 2*time.Second, "with -dgram: how long to wait for each send and each reply")
 	parse(fs, args)
 	ep := where()
 	if *dgram {
@@ -186,15 +186,26 @@ func sendDatagrams(ep endpoint, msgs []string, timeout time.Duration) {
 		sys.Note("the kernel named this socket %s", sys.Addr(me))
 	}
 
-	// 3. SO_RCVTIMEO: give up waiting for a reply after timeout.
+	// 3. SO_RCVTIMEO: give up waiting for a reply after timeout. And
+	// SO_SNDTIMEO: sending can wait too, when the server's queue is full
+	// (a server that does not keep up, or is stuck), so give up on that
+	// after timeout as well; both fail with EAGAIN.
 	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, timeout); err != nil {
 		sys.Fatal("setsockopt SO_RCVTIMEO", err)
+	}
+	if err := sys.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, timeout); err != nil {
+		sys.Fatal("setsockopt SO_SNDTIMEO", err)
 	}
 
 	// 4. sendto(2) each datagram to the server's name, then one recvfrom
 	// per reply: each takes exactly one datagram.
 	for _, m := range msgs {
-		if _, err := sys.Sendto(fd, []byte(m), 0, ep.addr); err != nil {
+		_, err := sys.Sendto(fd, []byte(m), 0, ep.addr)
+		if err == unix.EAGAIN {
+			fmt.Fprintf(os.Stderr, "unixsock: the server's queue stayed full for %v: it is not reading (stuck, or busy elsewhere)\n", timeout)
+			os.Exit(1)
+		}
+		if err != nil {
 			connectFailed("sendto", ep, err, true) // ENOENT, ECONNREFUSED: the same causes as for connect
 		}
 	}

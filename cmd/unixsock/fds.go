@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -80,9 +81,17 @@ func recvfd(args []string) {
 	fs := flag.NewFlagSet("unixsock recvfd", flag.ExitOnError)
 	where := addressFlags(fs)
 	modeOf := modeFlag(fs)
+	limit := fs.Int("max-bytes", 1<<20, "read at most this many bytes through the descriptor that arrives")
+	wait := fs.Duration("read-timeout", 5*time.Second, "stop reading after this long in all (a pipe or socket may never end)")
 	parse(fs, args)
 	if fs.NArg() > 0 {
 		sys.Fatalf("unexpected argument %q (recvfd takes only flags)", fs.Arg(0))
+	}
+	if *limit < 1 {
+		sys.Fatalf("-max-bytes must be at least 1, not %d", *limit)
+	}
+	if *wait <= 0 {
+		sys.Fatalf("-read-timeout must be more than 0, not %v", *wait)
 	}
 	ep, mode := where(), modeOf()
 
@@ -123,10 +132,18 @@ func recvfd(args []string) {
 
 	// 3. read(2) through each descriptor that arrived, to stdout. We
 	// never opened the file: the descriptor is all we have, and it is
-	// enough.
+	// enough. But it is whatever the sender chose: fstat(2) first, to
+	// know what it is. A regular file ends; /dev/zero never does, and a
+	// pipe whose writer stays open may never send anything or never
+	// end. So the reading is bounded in bytes and in time.
 	for _, fileFD := range fds {
 		sys.Note("fd %d arrived: %s; a new number in this process for the sender's open file", fileFD, describeFD(fileFD))
-		if err := copyFD(fileFD); err != nil {
+		st, err := sys.Fstat(fileFD)
+		if err != nil {
+			fatal("fstat", err)
+		}
+		sys.Note("fd %d is %s", fileFD, kindOf(uint32(st.Mode)))
+		if err := copyFD(fileFD, uint32(st.Mode)&unix.S_IFMT == unix.S_IFREG, *limit, time.Now().Add(*wait)); err != nil {
 			fatal("read", err)
 		}
 		if err := sys.Close(fileFD); err != nil {
@@ -161,11 +178,32 @@ func describeFD(fd int) string {
 	return name
 }
 
-// copyFD copies everything fd can read to stdout.
-func copyFD(fd int) error {
-	buf := make([]byte, 4096)
-	for {
-		n, err := sys.Read(fd, buf)
+// copyFD copies what fd can read to stdout: up to its end, or limit
+// bytes, or until the deadline, whichever comes first. A regular file
+// always has its next bytes (or its end) at hand, so read never waits on
+// one; anything else may wait forever, so poll(2) first (ppoll on Linux), for no longer
+// than the time left.
+func copyFD(fd int, regular bool, limit int, deadline time.Time) error {
+	buf := make([]byte, min(4096, limit))
+	for copied := 0; ; {
+		if copied >= limit {
+			sys.Note("stopped after %d bytes (-max-bytes): this descriptor may never end (/dev/zero does not)", copied)
+			return nil
+		}
+		if !regular {
+			ready, err := false, error(nil)
+			if left := time.Until(deadline); left > 0 {
+				ready, err = sys.PollIn(fd, left.Round(time.Millisecond))
+			}
+			if err != nil {
+				return err
+			}
+			if !ready {
+				sys.Note("stopped after %d bytes: nothing more came in time (-read-timeout); the writer may still have it open", copied)
+				return nil
+			}
+		}
+		n, err := sys.Read(fd, buf[:min(len(buf), limit-copied)])
 		if err != nil {
 			return err
 		}
@@ -175,5 +213,6 @@ func copyFD(fd int) error {
 		if _, err := os.Stdout.Write(buf[:n]); err != nil {
 			return err
 		}
+		copied += n
 	}
 }

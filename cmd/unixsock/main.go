@@ -32,10 +32,17 @@
 //	ls -l run/                 # a socket file: srw------- (the s is for socket)
 //
 // Safety, for the socket file: serve and recvfd never remove anything that
-// is not a socket; a socket file with no server behind it (connect says
-// ECONNREFUSED) is stale and replaced; the file is created 0600 (-mode)
-// and removed on exit, Ctrl-C and SIGTERM included; a path too long for
-// sun_path is refused before any system call.
+// is not a socket; a socket file with no server behind it (a non-blocking
+// connect says ECONNREFUSED) is stale and replaced, while EAGAIN (a live
+// server with a full queue) stops us; the file is created 0600 (-mode)
+// and removed on exit, Ctrl-C and SIGTERM included, but only if the path
+// still names the file we made; a path too long for sun_path is refused
+// before any system call.
+//
+// Safety, against peers: serve -dgram closes any descriptor a sender
+// attaches and never waits to reply (MSG_DONTWAIT); recvfd says what kind
+// of file it received (fstat) and reads at most -max-bytes, for at most
+// -read-timeout.
 //
 // See: lessons/09-unix-sockets.md; man 7 unix, man 2 socketpair,
 // man 2 sendmsg, man 3 cmsg.
@@ -59,7 +66,8 @@ const usage = `unixsock: unix domain sockets
   unixsock send   -path FILE | -abstract NAME -dgram MSG...           one datagram per MSG, one reply each
   unixsock pair                                                       socketpair shared with a child process
   unixsock sendfd -path FILE | -abstract NAME FILE_TO_SEND            pass an open file (SCM_RIGHTS)
-  unixsock recvfd -path FILE | -abstract NAME [-mode 0600]            receive one and read through it
+  unixsock recvfd -path FILE | -abstract NAME [-mode 0600]            receive one and read through it (bounded:
+                 [-max-bytes 1048576] [-read-timeout 5s])
 
 All take -q, -explain, -step and -color. "unixsock serve -h" lists a command's flags.
 `
@@ -219,14 +227,21 @@ func serveDatagrams(fd int) {
 		sys.Note("%v: senders will not be identified", err)
 	}
 	buf := make([]byte, 65536)
-	oob := make([]byte, unix.CmsgSpace(64)) // room for one SCM_CREDENTIALS
+	// Room for the credentials and for descriptors a sender may attach
+	// uninvited; what does not fit, the kernel closes (MSG_CTRUNC).
+	oob := make([]byte, unix.CmsgSpace(64)+unix.CmsgSpace(maxFDs*4))
 	for {
 		// 3. recvmsg(2): the datagram, its sender's address, and the
-		// control messages (here, the credentials).
-		n, oobn, flags, from, err := sys.Recvmsg(fd, buf, oob, 0)
+		// control messages. Asking for control messages means taking
+		// all of them: any sender may attach descriptors (SCM_RIGHTS),
+		// and the kernel installs them in this process. Kept, they
+		// would pile up until we run out (EMFILE). MSG_CMSG_CLOEXEC
+		// marks them close-on-exec at once; closeRights closes them.
+		n, oobn, flags, from, err := sys.Recvmsg(fd, buf, oob, sys.MsgCmsgCloexec)
 		if err != nil {
 			fatal("recvmsg", err)
 		}
+		closeRights(oob[:oobn])
 		who := "a sender"
 		if c, ok := sys.Creds(oob[:oobn]); ok {
 			who = fmt.Sprintf("pid %d%s, uid %d, gid %d", c.Pid, command(c.Pid), c.Uid, c.Gid)
@@ -245,9 +260,34 @@ func serveDatagrams(fd int) {
 			sys.Note("the sender has no address (it did not bind), so there is no way to reply")
 			continue
 		}
-		// 4. sendto(2): the reply goes to the sender's address.
-		if _, err := sys.Sendto(fd, buf[:min(n, len(buf))], 0, from); err != nil {
+		// 4. sendto(2) with MSG_DONTWAIT: the reply goes to the sender's
+		// address. A unix datagram waits in the receiver's queue (a few
+		// datagrams long, net.unix.max_dgram_qlen); a sender that never
+		// reads its replies fills it, and a blocking sendto would then
+		// wait for it forever while every other client goes unanswered.
+		// So the reply is sent only if there is room now.
+		_, err = sys.Sendto(fd, buf[:min(n, len(buf))], unix.MSG_DONTWAIT, from)
+		switch err {
+		case nil:
+		case unix.EAGAIN:
+			sys.Note("EAGAIN: %s does not read its replies (its queue is full): this one is dropped, not waited for", sys.Addr(from))
+		default:
 			sys.Note("reply to %s failed: %s", sys.Addr(from), sys.Describe(err))
+		}
+	}
+}
+
+// closeRights closes every descriptor that came in SCM_RIGHTS control
+// messages: this server takes data, not open files.
+func closeRights(oob []byte) {
+	fds, _ := sys.Rights(oob)
+	if len(fds) == 0 {
+		return
+	}
+	sys.Note("%d descriptor(s) came with the datagram (SCM_RIGHTS): not wanted here, so closed", len(fds))
+	for _, f := range fds {
+		if err := sys.Close(f); err != nil {
+			sys.Note("close: %s", sys.Describe(err))
 		}
 	}
 }

@@ -376,6 +376,23 @@ func TestTraceMatchesStrace(t *testing.T) {
 		compare(t, server.text(), serverLog, nil)
 	})
 
+	t.Run("dgram with descriptors", func(t *testing.T) {
+		// The descriptors a sender attaches are installed in the server
+		// and closed by it: strace must see the same closes.
+		serverLog, cmd := traced("serve", "serve", "-dgram", "-path", "dfd.sock")
+		server := startServerCmd(t, dir, cmd[0], cmd[1:]...)
+		proctest.RunPython(t, `
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+fds = array.array("i", [os.open("/dev/null", os.O_RDONLY) for _ in range(2)])
+s.sendmsg([b"two"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)], 0, sys.argv[1])
+`, filepath.Join(dir, "dfd.sock"))
+		server.waitFor(t, `close\(5\) = 0`)
+		stopTraced(t, server)
+		server.waitExit(t)
+		compare(t, server.text(), serverLog, []string{"/dev/null"})
+	})
+
 	t.Run("abstract", func(t *testing.T) {
 		serverLog, cmd := traced("serve", "serve", "-abstract", abstractName(t))
 		server := startServerCmd(t, dir, cmd[0], cmd[1:]...)

@@ -45,15 +45,24 @@ func clearTheWay(ep endpoint, typ int) {
 	}
 
 	// A socket file. Is a server behind it? The only way to know is to
-	// try: connect, as a client would.
-	sys.Note("%s is already a socket file: connecting to see whether a server is behind it", ep.path)
+	// try: connect, as a client would. But not a blocking connect: when
+	// a live server's queue of waiting connections is full, connect
+	// waits for a place in it, for as long as that takes, and we would
+	// hang here. Non-blocking, it fails at once with EAGAIN instead,
+	// which is an answer too: someone is listening.
+	sys.Note("%s is already a socket file: connecting (without waiting) to see whether a server is behind it", ep.path)
 	probe, err := sys.Socket(unix.AF_UNIX, typ, 0)
 	if err != nil {
 		failf("socket: %s", sys.Describe(err))
 	}
+	if err := sys.SetNonblock(probe); err != nil {
+		failf("fcntl: %s", sys.Describe(err))
+	}
 	err = sys.Connect(probe, ep.addr)
 	sys.Close(probe)
 	switch err {
+	case unix.EAGAIN, unix.EINPROGRESS:
+		failf("a server is already listening at %s (its queue of waiting connections is full: it is busy or stuck): stop it first, or pick another -path", ep.path)
 	case unix.ECONNREFUSED:
 		// The file is there but nobody listens: a leftover.
 		if err := unix.Unlink(ep.path); err != nil {
@@ -79,9 +88,11 @@ func kindOf(mode uint32) string {
 	case unix.S_IFLNK:
 		return "a symbolic link"
 	case unix.S_IFIFO:
-		return "a named pipe"
+		return "a pipe (or FIFO)"
 	case unix.S_IFCHR, unix.S_IFBLK:
 		return "a device"
+	case unix.S_IFSOCK:
+		return "another socket"
 	}
 	return "something else"
 }
@@ -107,11 +118,17 @@ func bindSocket(fd int, ep endpoint, mode uint32) {
 	if err != nil {
 		bindFailed(ep, err)
 	}
-	removeOnExit(ep.path)
+	// Remember which file bind made: its device and inode numbers name
+	// it, whatever happens to the path later. (Between bind and this
+	// lstat, another process could swap the file; in a directory only
+	// we can write to, nobody can.)
 	var st unix.Stat_t
-	if unix.Lstat(ep.path, &st) == nil {
-		sys.Note("%s: s%s (the s is for socket); removed when we exit", ep.path, os.FileMode(st.Mode & 0o777).String()[1:])
+	if err := unix.Lstat(ep.path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		sys.Note("%s: cannot look at the socket file just made, so it will be left in place when we exit", ep.path)
+		return
 	}
+	removeOnExit(ep.path, st)
+	sys.Note("%s: s%s (the s is for socket); removed when we exit", ep.path, os.FileMode(st.Mode & 0o777).String()[1:])
 }
 
 // bindFailed ends the program on a failed bind. EADDRINUSE here is not
@@ -130,14 +147,38 @@ func bindFailed(ep endpoint, err error) {
 // The socket file this process made, removed on every way out: normal
 // end, fatal error, SIGINT, SIGTERM. (A SIGKILL leaves it behind: that is
 // the stale file clearTheWay deals with.)
+//
+// Removed only if it is still that file. unlink goes by name, and while
+// we ran, the name may have come to mean something else: someone removed
+// our file and put a file of their own there, a symlink, or a second
+// server's live socket. Those are not ours to delete. The device and
+// inode numbers of the file bind made tell it apart from any other file
+// that exists at the same time; but a file made after ours was removed
+// may get its inode number again (file systems reuse them at once), so
+// the type (a socket) and the time of the inode's last change (its
+// creation, unless someone chmods it) must match too.
 var (
 	fileMu     sync.Mutex // the signal goroutine and main both get here
 	socketFile string
+	socketID   fileID
 )
 
-func removeOnExit(path string) {
+// fileID is what tells one file apart from another: where it lives, its
+// inode number, its type, and when its inode last changed.
+type fileID struct {
+	dev, ino   uint64
+	typ        uint32
+	ctimeNanos int64
+}
+
+func idOf(st *unix.Stat_t) fileID {
+	return fileID{uint64(st.Dev), uint64(st.Ino), uint32(st.Mode) & unix.S_IFMT, unix.TimespecToNsec(st.Ctim)}
+}
+
+func removeOnExit(path string, st unix.Stat_t) {
 	fileMu.Lock()
 	socketFile = path
+	socketID = idOf(&st)
 	fileMu.Unlock()
 }
 
@@ -149,6 +190,19 @@ func removeSocketFile() {
 	}
 	path := socketFile
 	socketFile = "" // once
+	var st unix.Stat_t
+	err := unix.Lstat(path, &st)
+	switch {
+	case err == unix.ENOENT:
+		sys.Note("%s is gone already: someone else removed it", path)
+		return
+	case err != nil:
+		sys.Note("left %s alone: cannot look at it (%s)", path, sys.Describe(err))
+		return
+	case idOf(&st) != socketID:
+		sys.Note("left %s alone: it is no longer the socket file we made, but %s made since", path, kindOf(uint32(st.Mode)))
+		return
+	}
 	if err := unix.Unlink(path); err != nil {
 		fmt.Fprintf(os.Stderr, "unixsock: removing %s: %s\n", path, sys.Describe(err))
 		return
