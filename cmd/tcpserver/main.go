@@ -36,10 +36,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -249,18 +247,11 @@ func toUpper(p []byte) {
 // shows it "<unfinished ...>"). Connections still open are closed by the
 // kernel when the process exits.
 func closeOnSignal(listenFD int) {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		name := "SIGTERM"
-		if sig == os.Interrupt {
-			name = "SIGINT"
-		}
-		sys.Note("%s: closing the listening socket", name)
+	sys.OnStopSignal(func(sig os.Signal) {
+		sys.Note("%s: closing the listening socket", sys.SignalName(sig))
 		sys.Close(listenFD)
 		os.Exit(0)
-	}()
+	})
 }
 
 // dualStack reports whether sa is IPv6's "any" address, ::, which can

@@ -34,8 +34,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -328,18 +326,11 @@ func replyFrom(server, from unix.Sockaddr) bool {
 // traced, and exit 0. The main goroutine is then blocked in recvfrom and
 // never returns from it (strace shows it "<unfinished ...>").
 func closeOnSignal(fd int) {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		name := "SIGTERM"
-		if sig == os.Interrupt {
-			name = "SIGINT"
-		}
-		sys.Note("%s: closing the socket", name)
+	sys.OnStopSignal(func(sig os.Signal) {
+		sys.Note("%s: closing the socket", sys.SignalName(sig))
 		sys.Close(fd)
 		os.Exit(0)
-	}()
+	})
 }
 
 // dualStack reports whether sa is IPv6's "any" address, ::, which can

@@ -2,11 +2,13 @@ package sys
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -148,7 +150,11 @@ func openTTY() error {
 	return nil
 }
 
-// waitForEnter reads one line from the terminal.
+// waitForEnter reads one line from the terminal. It returns errStopping,
+// without a line, once a stop signal has arrived (see OnStopSignal): it
+// waits in poll(2) with a short timeout, not in read(2), so that it can
+// notice. (A signal cannot be relied on to interrupt the read: Go
+// delivers it to whichever thread it likes.)
 func waitForEnter() error {
 	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -157,9 +163,19 @@ func waitForEnter() error {
 	defer unix.Close(fd)
 	buf := make([]byte, 256)
 	for {
+		if stopping.Load() {
+			return errStopping
+		}
+		ready, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 100)
+		if err == unix.EINTR || (err == nil && ready == 0) {
+			continue // a signal, or 100 ms without a key: look at stopping again
+		}
+		if err != nil {
+			return err
+		}
 		n, err := unix.Read(fd, buf)
 		if err == unix.EINTR {
-			continue // a signal came while waiting: keep waiting
+			continue // a signal came while reading: keep waiting
 		}
 		if err != nil {
 			return err
@@ -173,15 +189,23 @@ func waitForEnter() error {
 	}
 }
 
-var stepMu sync.Mutex
+var errStopping = errors.New("stopping on a signal")
+
+var (
+	stepMu    sync.Mutex
+	prompting atomic.Bool // a prompt is on the screen, waiting for Enter
+)
 
 // pause is -step: show the call about to be made and wait for Enter.
 func pause(name, args string, fd int) {
-	if !stepping {
+	if !stepping || stopping.Load() {
 		return
 	}
 	stepMu.Lock()
 	defer stepMu.Unlock()
+	if stopping.Load() {
+		return // the signal came while another call's prompt waited
+	}
 	var b strings.Builder
 	b.WriteString(paint(explainColor, "next: ") + paint(callColor, name) + "(" + args + ")\n")
 	if text := about[name]; text != "" {
@@ -192,9 +216,27 @@ func pause(name, args string, fd int) {
 	}
 	b.WriteString(paint(explainColor, "[press Enter to make the call]"))
 	printRaw(b.String())
-	if err := waitForEnter(); err != nil {
+	prompting.Store(true)
+	err := waitForEnter()
+	prompting.Store(false)
+	switch {
+	case err == errStopping:
+		// stopStepping has ended the prompt's line.
+	case err != nil:
 		printRaw("\n")
 		stepping = false // the terminal went away: carry on without pausing
+	}
+}
+
+// stopStepping ends -step for good, at once: no new prompt, and the one
+// on the screen, if any, stops waiting. Its line is ended here, so that
+// what the shutdown prints starts on a line of its own.
+func stopStepping() {
+	if stopping.Swap(true) || !stepping {
+		return
+	}
+	if prompting.Load() {
+		printRaw("\n")
 	}
 }
 

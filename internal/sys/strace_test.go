@@ -22,7 +22,14 @@ func TestMain(m *testing.M) {
 		makeCalls()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	if os.Getenv("SOCKLAB_STUCK_STOP") != "" {
+		stuckStop()
+	}
+	code := m.Run()
+	if progsDir != "" {
+		os.RemoveAll(progsDir)
+	}
+	os.Exit(code)
 }
 
 // makeCalls is a whole TCP conversation inside one process, plus the
