@@ -221,6 +221,9 @@ func Shutdown(fd, how int) error {
 		place = ticket() // before the call: the peer answers our FIN while it runs
 	}
 	err := unix.Shutdown(fd, how)
+	if err == nil {
+		rememberFIN(fd, how)
+	}
 	if tracing {
 		printAt(place, callLine("shutdown", args, 0, err, fd, ""))
 	}

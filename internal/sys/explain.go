@@ -47,8 +47,10 @@ var about = map[string]string{
 // fdInfo remembers, for -explain and -step, the addresses a descriptor was
 // given, so the hints can name a port without extra system calls.
 type fdInfo struct {
-	local, peer unix.Sockaddr
-	ssKind      string // ss's option for this socket's kind: "t" TCP, "u" UDP, "x" unix; "" not known
+	local, peer  unix.Sockaddr
+	ssKind       string // ss's option for this socket's kind: "t" TCP, "u" UDP, "x" unix; "" not known
+	finSent      bool   // shutdown(SHUT_WR or SHUT_RDWR) was called: this end closed first
+	timeWaitSaid bool   // timeWaitNote was printed for it
 }
 
 var (
@@ -92,6 +94,33 @@ func rememberKind(fd, domain, typ int) {
 	fdMu.Unlock()
 }
 
+// rememberFIN notes a shutdown that sent FIN, so that -explain can say
+// where the connection went once the descriptor reports CLOSE.
+func rememberFIN(fd, how int) {
+	if !explain || how == unix.SHUT_RD {
+		return
+	}
+	fdMu.Lock()
+	info := fds[fd]
+	info.finSent = true
+	fds[fd] = info
+	fdMu.Unlock()
+}
+
+// firstCloseAfterFIN reports whether fd sent FIN first and this is the
+// first time -explain shows it in CLOSE: timeWaitNote is said once.
+func firstCloseAfterFIN(fd int) bool {
+	fdMu.Lock()
+	defer fdMu.Unlock()
+	info := fds[fd]
+	if !info.finSent || info.timeWaitSaid {
+		return false
+	}
+	info.timeWaitSaid = true
+	fds[fd] = info
+	return true
+}
+
 func forget(fd int) {
 	if !explain && !stepping {
 		return
@@ -133,7 +162,20 @@ func writeExplanation(b *strings.Builder, name string, fd int, err error, why st
 		line += fmt.Sprintf(" (accept queue: %d waiting, room for %d)", info.AcceptQueue, info.Backlog)
 	}
 	b.WriteString(paint(explainColor, line+"  [getsockopt TCP_INFO]") + "\n")
+	if state == "CLOSE" && firstCloseAfterFIN(fd) {
+		b.WriteString(paint(explainColor, timeWaitNote) + "\n")
+	}
 }
+
+// timeWaitNote explains the CLOSE that TCP_INFO reports once a connection
+// this end closed first has ended, where ss shows TIME-WAIT. The kernel
+// hands the connection's last 60 seconds to a small TIME_WAIT record of
+// its own (it answers a late FIN and keeps the 4-tuple from being reused
+// too soon); the socket behind our descriptor is done with it and says
+// CLOSE. After close(2) even the descriptor is gone, and only ss can
+// show the record.
+const timeWaitNote = "    # CLOSE is this descriptor's view: we sent FIN first, so the kernel keeps the connection itself\n" +
+	"    # in TIME_WAIT for about 60 s, without any descriptor (see it: ss -tan state time-wait)"
 
 // -step reads Enter from the terminal, /dev/tty, not from stdin, which
 // may carry the data being sent. The terminal is opened for each pause
