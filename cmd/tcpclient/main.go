@@ -83,7 +83,7 @@ func main() {
 	if err != nil {
 		sys.Fatal("getsockname", err)
 	}
-	sys.Note("connected: %s -> %s (the kernel picked port %d for us)", sys.Addr(local), sys.Addr(server), portOf(local))
+	sys.Note("connected: %s -> %s (the kernel picked port %d for us)", sys.Addr(local), sys.Addr(server), sys.PortOf(local))
 
 	// 4. Both directions at once: a goroutine copies stdin to the
 	// socket while this one copies the socket to stdout. One after the
@@ -237,14 +237,4 @@ func pieces(p []byte, size int) func(yield func([]byte) bool) {
 			p = p[n:]
 		}
 	}
-}
-
-func portOf(sa unix.Sockaddr) int {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return a.Port
-	case *unix.SockaddrInet6:
-		return a.Port
-	}
-	return 0
 }

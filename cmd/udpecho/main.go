@@ -103,7 +103,7 @@ func serve(args []string) {
 
 	// 1b. ":7001" is IPv6's "any" address; with IPV6_V6ONLY off (ipv6(7))
 	// the socket receives IPv4 datagrams too, from ::ffff:127.0.0.1.
-	if dualStack(local) {
+	if sys.DualStack(local) {
 		if err := sys.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
 			sys.Fatal("setsockopt IPV6_V6ONLY", err)
 		}
@@ -115,7 +115,7 @@ func serve(args []string) {
 		sys.Fatal("bind "+sys.Addr(local), err)
 	}
 	closeOnSignal(fd)
-	if portOf(local) == 0 {
+	if sys.PortOf(local) == 0 {
 		// Port 0: the kernel picked one (the tests use this).
 		bound, err := sys.Getsockname(fd)
 		if err != nil {
@@ -184,7 +184,7 @@ func send(args []string) {
 	if err != nil {
 		sys.Fatalf("-addr: %v", err)
 	}
-	if portOf(server) == 0 {
+	if sys.PortOf(server) == 0 {
 		sys.Fatalf("-addr: the server's port cannot be 0")
 	}
 
@@ -331,21 +331,4 @@ func closeOnSignal(fd int) {
 		sys.Close(fd)
 		os.Exit(0)
 	})
-}
-
-// dualStack reports whether sa is IPv6's "any" address, ::, which can
-// receive IPv4 datagrams too.
-func dualStack(sa unix.Sockaddr) bool {
-	a, ok := sa.(*unix.SockaddrInet6)
-	return ok && a.Addr == [16]byte{}
-}
-
-func portOf(sa unix.Sockaddr) int {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return a.Port
-	case *unix.SockaddrInet6:
-		return a.Port
-	}
-	return 0
 }

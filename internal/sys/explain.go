@@ -285,15 +285,6 @@ func stopStepping() {
 // ssCommand suggests the ss command that shows what the call changes.
 func ssCommand(name string, fd int) string {
 	info := lookup(fd)
-	port := func(sa unix.Sockaddr) int {
-		switch a := sa.(type) {
-		case *unix.SockaddrInet4:
-			return a.Port
-		case *unix.SockaddrInet6:
-			return a.Port
-		}
-		return 0
-	}
 	kind := info.ssKind
 	if kind == "" {
 		kind = "t"
@@ -307,12 +298,12 @@ func ssCommand(name string, fd int) string {
 		return "ss -xp"
 	case kind == "x":
 		return ""
-	case port(info.local) != 0 && (name == "listen" || name == "accept4"):
-		return fmt.Sprintf("ss -%slnp 'sport = :%d'", kind, port(info.local))
-	case port(info.local) != 0:
-		return fmt.Sprintf("ss -%sanp 'sport = :%d or dport = :%d'", kind, port(info.local), port(info.local))
-	case port(info.peer) != 0:
-		return fmt.Sprintf("ss -%sanp 'dport = :%d'", kind, port(info.peer))
+	case PortOf(info.local) != 0 && (name == "listen" || name == "accept4"):
+		return fmt.Sprintf("ss -%slnp 'sport = :%d'", kind, PortOf(info.local))
+	case PortOf(info.local) != 0:
+		return fmt.Sprintf("ss -%sanp 'sport = :%d or dport = :%d'", kind, PortOf(info.local), PortOf(info.local))
+	case PortOf(info.peer) != 0:
+		return fmt.Sprintf("ss -%sanp 'dport = :%d'", kind, PortOf(info.peer))
 	case name == "connect":
 		return "ss -" + kind + "anp"
 	}
