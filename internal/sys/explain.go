@@ -136,11 +136,8 @@ func lookup(fd int) fdInfo {
 	return fds[fd]
 }
 
-func writeExplanation(b *strings.Builder, name string, fd int, err error, why string) {
-	text := why
-	if text == "" {
-		text = about[name]
-	}
+func writeExplanation(b *strings.Builder, name string, fd int, err error) {
+	text := about[name]
 	if err != nil {
 		text = Describe(err)
 		if h := Hint(err); h != "" {
@@ -153,7 +150,7 @@ func writeExplanation(b *strings.Builder, name string, fd int, err error, why st
 	if fd < 0 {
 		return
 	}
-	state, info, ok := TCPState(fd)
+	state, info, ok := tcpState(fd)
 	if !ok {
 		return
 	}
