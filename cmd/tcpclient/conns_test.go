@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -206,9 +207,7 @@ func TestConnsBadFlags(t *testing.T) {
 // The trace of -conns (one connection at a time) matches strace's,
 // SO_SNDTIMEO and SO_RCVTIMEO included.
 func TestConnsTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	addr := startPy(t, "echo")
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := tracetest.Command(log, connsProg(t), "-addr", addr, "-conns", "2", "-parallel", "1")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -25,9 +26,7 @@ import (
 // tcpclient printed, in the same order, with the same descriptors and
 // results. Also when nothing listens (ECONNREFUSED).
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	for _, host := range []string{"127.0.0.1", "[::1]"} {
 		t.Run(host, func(t *testing.T) {
 			srv, addr := startServer(t, host)

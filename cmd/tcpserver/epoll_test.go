@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -217,9 +218,7 @@ func TestEpollResetMidWrite(t *testing.T) {
 // The trace of an epoll session matches strace's, epoll and eventfd
 // calls included.
 func TestEpollTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	log := filepath.Join(t.TempDir(), "strace.log")
 	srv := start(t, tracetest.Command(log, prog("tcpserver"), "-mode", "epoll", "-addr", "127.0.0.1:0"))
 	addr := listenAddr(t, srv)

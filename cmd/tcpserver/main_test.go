@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -19,9 +20,7 @@ import (
 // saw are the ones tcpserver printed, in the same order, with the same
 // descriptors and results.
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	cases := []struct {
 		name, listen, connect string // hosts
 		peer                  string // how the server sees the client

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 // Helpers for the -mode threads and -mode epoll tests: what a learner
@@ -130,7 +132,7 @@ func raiseFileLimit(t testing.TB, n uint64) {
 	}
 	want := syscall.Rlimit{Cur: n, Max: max(lim.Max, n)}
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
-		t.Skipf("cannot raise the open-file limit from %d (hard %d) to %d: %v; try `ulimit -n %d` first", lim.Cur, lim.Max, n, err, n)
+		proctest.Need(t, "nofile", fmt.Errorf("cannot raise the open-file limit from %d (hard %d) to %d: %v; try `ulimit -n %d` first", lim.Cur, lim.Max, n, err, n))
 	}
 }
 

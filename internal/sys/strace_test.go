@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"socklab/internal/proctest"
 	"socklab/internal/sys"
 	"socklab/internal/tracetest"
 )
@@ -69,9 +70,7 @@ func makeCalls() {
 }
 
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := tracetest.Command(log, os.Args[0])
 	cmd.Env = append(os.Environ(), "SOCKLAB_CALLS=1", "GODEBUG=containermaxprocs=0")
