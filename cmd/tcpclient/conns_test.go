@@ -122,7 +122,7 @@ func runClient(t *testing.T, limit int, args ...string) (int, string, string) {
 		<-done
 		t.Fatalf("tcpclient %v still running after 60 s", args)
 	}
-	noPanic(t, stderr.String()) // also the runtime's "fatal error:"
+	proctest.NoPanic(t, stderr.String()) // also the runtime's "fatal error:"
 	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
 

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 // holdMany connects n clients that each stay connected for hold, and
 // returns the most threads (/proc/PID/task) the server had meanwhile.
 func holdMany(t *testing.T, pid int, addr string, n string, hold string) int {
 	t.Helper()
-	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", n, "-hold", hold))
+	c := proctest.Start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", n, "-hold", hold))
 	most := 0
 	for {
 		most = max(most, procCount(pid, "task"))
@@ -39,7 +41,7 @@ func TestThreadsModeThreadPerConnection(t *testing.T) {
 	if threads < 200 {
 		t.Errorf("-mode threads: at most %d threads for 200 open connections, want one each (200 or more)", threads)
 	}
-	noPanic(t, srv.Stderr.String())
+	proctest.NoPanic(t, srv.Stderr.String())
 
 	loop, addr := startOnPort(t, 0, "-q", "-mode", "epoll")
 	loopThreads := holdMany(t, loop.Cmd.Process.Pid, addr, "200", "4s")
@@ -54,8 +56,8 @@ func TestThreadsModeThreadPerConnection(t *testing.T) {
 func TestThreadsModeEMFILE(t *testing.T) {
 	srv, addr := startOnPort(t, 30, "-mode", "threads")
 	pid := srv.Cmd.Process.Pid
-	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "40", "-parallel", "40", "-hold", "2s", "-timeout", "30s"))
-	waitFor(t, srv, &srv.Stderr, "EMFILE (Too many open files)")
+	c := proctest.Start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "40", "-parallel", "40", "-hold", "2s", "-timeout", "30s"))
+	srv.WaitFor(t, &srv.Stderr, "EMFILE (Too many open files)")
 	cpu0 := procCPU(t, pid)
 	time.Sleep(time.Second)
 	if used := procCPU(t, pid) - cpu0; used > 500*time.Millisecond {
@@ -64,5 +66,5 @@ func TestThreadsModeEMFILE(t *testing.T) {
 	if code := waitDone(t, c, time.Minute); code != 0 {
 		t.Fatalf("tcpclient exited %d:\n%s%s", code, c.Stdout.String(), c.Stderr.String())
 	}
-	noPanic(t, srv.Stderr.String())
+	proctest.NoPanic(t, srv.Stderr.String())
 }

@@ -2,7 +2,7 @@
 // what they print.
 //
 // A program test builds the programs once (Main or Build, from TestMain), starts
-// them (Start, StartCombined, StartPTY), waits for a line of output
+// them (Start, StartCombined, StartPTY, StartOnTerminal), waits for a line of output
 // (WaitFor, WaitMatch) or for the end (ExitCode), and checks that nothing
 // crashed (NoPanic). Every process started here is ended with the test:
 // t.Cleanup kills it by its PID if it is still running. Every wait is
@@ -202,6 +202,44 @@ func StartPTY(t *testing.T, cmd *exec.Cmd) (*Proc, *os.File) {
 		<-copied
 	})
 	return p, tty
+}
+
+// StartOnTerminal is StartPTY with only stderr on the pseudo-terminal
+// (still the controlling terminal, so /dev/tty is that terminal, as in a
+// learner's window): stdin and stdout stay what cmd has, a pipe and
+// p.Stdout by default, as in `printf hi | tcpclient -step > reply`. What
+// the terminal shows is collected in p.Stderr, all of it by the time Done
+// is closed; the returned file is the keyboard side.
+func StartOnTerminal(t *testing.T, cmd *exec.Cmd) (*Proc, *os.File) {
+	t.Helper()
+	keyboard, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	p := &Proc{Cmd: cmd, Done: make(chan struct{})}
+	if cmd.Stdout == nil {
+		cmd.Stdout = &p.Stdout
+	}
+	cmd.Stderr = tty
+	// A new session (so a process group of its own) whose controlling
+	// terminal is the child's fd 2.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
+	if err := cmd.Start(); err != nil {
+		keyboard.Close()
+		tty.Close()
+		t.Fatalf("starting %s on a pseudo-terminal: %v", cmd.Path, err)
+	}
+	tty.Close() // the child has its own copy
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(&p.Stderr, keyboard) // ends with an error (EIO) once the program is gone
+		close(copied)
+	}()
+	p.watch(t, copied, func() {
+		keyboard.Close()
+		<-copied
+	})
+	return p, keyboard
 }
 
 // Run runs cmd to the end (at most Limit) and returns its stdout, stderr
