@@ -236,14 +236,23 @@ var (
 )
 
 // pause is -step: show the call about to be made and wait for Enter.
+//
+// A stop signal (OnStopSignal) ends the wait at once. The call that was
+// waiting is then held back until the program's stop function has
+// returned: a shutdown that closes the socket and exits must not race a
+// call on that socket (without -step the call would have been blocked in
+// the kernel anyway), and one that hands the work to an event loop (the
+// miniio server) lets the loop go on once it has.
 func pause(name, args string, fd int) {
 	if !stepping || stopping.Load() {
 		return
 	}
 	stepMu.Lock()
-	defer stepMu.Unlock()
 	if stopping.Load() {
-		return // the signal came while another call's prompt waited
+		// The signal came while another call's prompt waited.
+		stepMu.Unlock()
+		<-stopDone
+		return
 	}
 	var b strings.Builder
 	b.WriteString(paint(explainColor, "next: ") + paint(callColor, name) + "(" + args + ")\n")
@@ -258,9 +267,10 @@ func pause(name, args string, fd int) {
 	prompting.Store(true)
 	err := waitForEnter()
 	prompting.Store(false)
+	stepMu.Unlock()
 	switch {
 	case err == errStopping:
-		// stopStepping has ended the prompt's line.
+		<-stopDone // stopStepping has ended the prompt's line
 	case err != nil:
 		printRaw("\n")
 		stepping = false // the terminal went away: carry on without pausing

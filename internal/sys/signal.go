@@ -10,13 +10,18 @@ import (
 )
 
 // stopping is set once SIGINT or SIGTERM has started the program's
-// shutdown: from then on -step no longer waits for Enter.
-var stopping atomic.Bool
+// shutdown: from then on -step no longer waits for Enter. stopDone is
+// closed when the stop function has returned.
+var (
+	stopping atomic.Bool
+	stopDone = make(chan struct{})
+)
 
 // OnStopSignal runs stop in a goroutine of its own when SIGINT (Ctrl-C)
 // or SIGTERM arrives (SignalName names it for a note). From that moment
 // -step stops pausing, and a prompt already waiting for Enter gives up,
-// so the calls stop makes (a traced close, say) go through at once. A
+// so the calls stop makes (a traced close, say) go through at once; the
+// call that prompt was for waits until stop has returned. A
 // second signal is no longer caught: it ends the program at once, the
 // way an unhandled Ctrl-C does.
 func OnStopSignal(stop func(sig os.Signal)) {
@@ -27,6 +32,7 @@ func OnStopSignal(stop func(sig os.Signal)) {
 		signal.Reset(unix.SIGINT, unix.SIGTERM)
 		stopStepping()
 		stop(sig)
+		close(stopDone)
 	}()
 }
 
