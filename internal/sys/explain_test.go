@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"socklab/internal/proctest"
 )
 
 // TestExplainSaysWhereTimeWaitWent: the end that sends FIN first ends in
@@ -64,7 +66,8 @@ func TestExplainSaysWhereTimeWaitWent(t *testing.T) {
 
 	// What the note claims, from ss while our descriptor is still open.
 	port := local.(*unix.SockaddrInet4).Port
-	ss, err := exec.Command("ss", "-tan", "state", "time-wait", fmt.Sprintf("sport = :%d", port)).CombinedOutput()
+	ssPath := proctest.NeedTool(t, "ss")
+	ss, err := exec.Command(ssPath, "-tan", "state", "time-wait", fmt.Sprintf("sport = :%d", port)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ss: %v\n%s", err, ss)
 	}
