@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"socklab/internal/proctest"
 )
 
 // buildFloor compiles this command once per test into a temporary folder,
@@ -105,10 +107,7 @@ func TestBadFlagsSayWhy(t *testing.T) {
 
 // Both ends turn Nagle's algorithm off; strace shows it as a learner would see it.
 func TestBothEndsSetNodelay(t *testing.T) {
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		t.Skip("strace not installed")
-	}
+	strace := proctest.NeedTool(t, "strace")
 	bin := buildFloor(t)
 	out, err := exec.Command(strace, "-f", "-e", "trace=setsockopt", bin, "-count", "3").CombinedOutput()
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -508,9 +509,7 @@ func testToken(t *testing.T, bin string) {
 // so); the calls and their results must be the same, so the two lists
 // are compared sorted.
 func testEmitUnderStrace(t *testing.T, bin string) {
-	if err := tracetest.Available(); err != nil {
-		t.Skip(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	_, addr := cliServe(t, bin, "")
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := tracetest.Command(log, bin, "emit", "-addr", addr, "-trace", "-name", "ann", "-ack", "echo", "hi")

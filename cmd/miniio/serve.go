@@ -53,7 +53,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
@@ -150,13 +149,10 @@ func runServe(args []string) int {
 	}
 
 	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
+	sys.OnStopSignal(func(sig os.Signal) {
 		log.info("%v: shutting down", sig)
 		srv.Shutdown(shutdownTimeout)
-	}()
+	})
 
 	// The event loop: epoll_wait, accept4, read, writev, … until Shutdown.
 	if err := srv.Serve(listenFD); err != nil {

@@ -58,7 +58,7 @@ func manyConns(domain int, server unix.Sockaddr) {
 		// a million (/proc/sys/fs/nr_open); asking for more is a typo.
 		sys.Fatalf("-conns %d: at most %d (one process cannot hold more descriptors than that)", n, maxConns)
 	}
-	r := run{holding: make(chan held, n)}
+	r := results{holding: make(chan held, n)}
 	closed := make(chan struct{})
 	go r.closeWhenDue(closed)
 	jobs := make(chan int)
@@ -83,8 +83,8 @@ func manyConns(domain int, server unix.Sockaddr) {
 	os.Exit(r.report(n, server))
 }
 
-// run is what the connections share: the counts, and the failures by reason.
-type run struct {
+// results is what the connections share: the counts, and the failures by reason.
+type results struct {
 	ok, open, peak atomic.Int64
 	holding        chan held // connections to close later, in the order they were echoed
 	mu             sync.Mutex
@@ -94,7 +94,7 @@ type run struct {
 
 // one is one connection's life: socket, connect, write a line, read it
 // back, then close (after -hold).
-func (r *run) one(domain int, server unix.Sockaddr, i, n int, hold, timeout time.Duration) {
+func (r *results) one(domain int, server unix.Sockaddr, i, n int, hold, timeout time.Duration) {
 	fd, err := sys.Socket(domain, unix.SOCK_STREAM, unix.IPPROTO_TCP)
 	if err != nil {
 		r.fail("socket", err) // EMFILE: our own descriptor limit
@@ -128,7 +128,7 @@ type held struct {
 // epoll descriptor of the runtime's own, which it cannot create when
 // this process is out of descriptors (its own EMFILE), and then it
 // stops the program.
-func (r *run) closeWhenDue(done chan struct{}) {
+func (r *results) closeWhenDue(done chan struct{}) {
 	for h := range r.holding {
 		if wait := time.Until(h.until); wait > 0 {
 			tv := unix.NsecToTimeval(int64(wait))
@@ -207,7 +207,7 @@ func readLine(fd, max int) ([]byte, error) {
 	return buf, nil
 }
 
-func (r *run) opened() {
+func (r *results) opened() {
 	now := r.open.Add(1)
 	for {
 		peak := r.peak.Load()
@@ -217,12 +217,12 @@ func (r *run) opened() {
 	}
 }
 
-func (r *run) close(fd int) {
+func (r *results) close(fd int) {
 	sys.Close(fd)
 	r.open.Add(-1)
 }
 
-func (r *run) fail(what string, err error) {
+func (r *results) fail(what string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failed == nil {
@@ -236,7 +236,7 @@ func (r *run) fail(what string, err error) {
 }
 
 // report prints the summary on stdout and returns the exit status.
-func (r *run) report(n int, server unix.Sockaddr) int {
+func (r *results) report(n int, server unix.Sockaddr) int {
 	ok := int(r.ok.Load())
 	fmt.Printf("%d connections to %s: %d echoed correctly, %d failed\n", n, sys.Addr(server), ok, n-ok)
 	fmt.Printf("at most %d open at the same time\n", r.peak.Load())

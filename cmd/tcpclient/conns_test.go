@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -121,7 +122,7 @@ func runClient(t *testing.T, limit int, args ...string) (int, string, string) {
 		<-done
 		t.Fatalf("tcpclient %v still running after 60 s", args)
 	}
-	noPanic(t, stderr.String()) // also the runtime's "fatal error:"
+	proctest.NoPanic(t, stderr.String()) // also the runtime's "fatal error:"
 	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
 
@@ -206,9 +207,7 @@ func TestConnsBadFlags(t *testing.T) {
 // The trace of -conns (one connection at a time) matches strace's,
 // SO_SNDTIMEO and SO_RCVTIMEO included.
 func TestConnsTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	addr := startPy(t, "echo")
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := tracetest.Command(log, connsProg(t), "-addr", addr, "-conns", "2", "-parallel", "1")

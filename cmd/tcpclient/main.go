@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,33 +82,17 @@ func main() {
 	if err != nil {
 		sys.Fatal("getsockname", err)
 	}
-	sys.Note("connected: %s -> %s (the kernel picked port %d for us)", sys.Addr(local), sys.Addr(server), portOf(local))
+	sys.Note("connected: %s -> %s (the kernel picked port %d for us)", sys.Addr(local), sys.Addr(server), sys.PortOf(local))
 
-	// 4. Both directions at once: a goroutine copies stdin to the
-	// socket while this one copies the socket to stdout. One after the
-	// other would deadlock on big inputs: the server echoes while we are
-	// still sending; if nobody reads the echo, the buffers between us
-	// fill, the server's write waits for room, it stops reading, and
-	// then our write waits forever too.
-	//
-	// When stdin is a pipe or a file, the sender goes first, and the
-	// receiver starts as soon as the sender is done or stuck (see
-	// startReceiving). Starting both at once works just as well, but
-	// then the two race: for `printf 'hello\n' | tcpclient` the echo
-	// often comes back while the sender is still finding the end of
-	// stdin, and the trace would show read before shutdown in some runs
-	// and after it in others. A person at a terminal types far slower
-	// than any of this, so there the receiver starts at once.
-	if sys.IsTerminal(0) {
-		startReceiving()
-	}
-	sent := make(chan struct{})
-	go func() {
-		send(fd, *chunk, *pause)
-		startReceiving() // nothing more to send
-		close(sent)
-	}()
-	<-receiverTurn
+	// 4. Both directions at once, as in UNP's str_cli: a goroutine
+	// copies stdin to the socket while this one copies the socket to
+	// stdout. One after the other would deadlock on big inputs: the
+	// server echoes while we are still sending; if nobody reads the
+	// echo, the buffers between us fill, the server's write waits for
+	// room, it stops reading, and then our write waits forever too.
+	// (The receiver lets the sender go first, so that the trace comes
+	// out in the same order run after run: see sys.Turns.)
+	go send(fd, *chunk, *pause)
 	receive(fd)
 	if !finSent.Load() {
 		// The server finished first. TCP's two directions close one at
@@ -118,7 +101,7 @@ func main() {
 		// fails with EPIPE (lesson 5).
 		sys.Note("the server closed its side first; still sending stdin (Ctrl-D to finish)")
 	}
-	<-sent
+	turns.WaitForSender()
 
 	// 5. close(2): both directions are done; give the descriptor back.
 	if err := sys.Close(fd); err != nil {
@@ -130,32 +113,24 @@ func main() {
 // tell whether the server's FIN answered ours or came first.
 var finSent atomic.Bool
 
-// receiverTurn is closed when the receiver may start reading the socket.
-var (
-	receiverTurn = make(chan struct{})
-	turnGiven    sync.Once
-)
-
-// aMoment is how long the sender may be stuck (waiting for stdin, or for
-// room in the socket's buffer) before the receiver starts anyway.
-const aMoment = 500 * time.Millisecond
-
-// startReceiving lets the receiver start; calling it again does nothing.
-func startReceiving() { turnGiven.Do(func() { close(receiverTurn) }) }
+// turns keeps the sender and the receiver in the same order in the
+// trace, run after run.
+var turns = sys.NewTurns()
 
 // send copies stdin to the socket, then says "no more data from me" with
 // shutdown(SHUT_WR), which sends FIN while we can still read the reply.
 // An error ends the whole program (sys.Fatal exits from any goroutine).
 func send(fd, chunk int, pause time.Duration) {
+	defer turns.SenderDone()
 	buf := make([]byte, 4096)
 	for {
 		// Reading stdin is not a socket call, so it is not traced. If it
 		// waits (a person typing, a slow pipe), the receiver starts.
-		stuck := time.AfterFunc(aMoment, startReceiving)
+		stuck := turns.MayStall()
 		n, err := os.Stdin.Read(buf)
 		stuck.Stop()
 		for piece := range pieces(buf[:n], chunk) {
-			stuck := time.AfterFunc(aMoment, startReceiving)
+			stuck := turns.MayStall()
 			err := writeAll(fd, piece)
 			stuck.Stop()
 			if err != nil {
@@ -165,7 +140,7 @@ func send(fd, chunk int, pause time.Duration) {
 				// Wait after each piece, so that it leaves on its own
 				// instead of merged with the next, and its echo can
 				// come back before anything else happens.
-				startReceiving()
+				turns.LetReceive()
 				time.Sleep(pause)
 			}
 		}
@@ -187,6 +162,7 @@ func send(fd, chunk int, pause time.Duration) {
 // read returns 0 (end of file, the server's FIN). A reset (ECONNRESET)
 // ends the program with the error.
 func receive(fd int) {
+	turns.ReceiverWaits()
 	buf := make([]byte, 4096)
 	for {
 		n, err := sys.Read(fd, buf)
@@ -237,14 +213,4 @@ func pieces(p []byte, size int) func(yield func([]byte) bool) {
 			p = p[n:]
 		}
 	}
-}
-
-func portOf(sa unix.Sockaddr) int {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return a.Port
-	case *unix.SockaddrInet6:
-		return a.Port
-	}
-	return 0
 }

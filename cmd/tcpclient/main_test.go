@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -25,16 +26,14 @@ import (
 // tcpclient printed, in the same order, with the same descriptors and
 // results. Also when nothing listens (ECONNREFUSED).
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	for _, host := range []string{"127.0.0.1", "[::1]"} {
 		t.Run(host, func(t *testing.T) {
 			srv, addr := startServer(t, host)
 			log := filepath.Join(t.TempDir(), "strace.log")
 			cmd := tracetest.Command(log, prog("tcpclient"), "-addr", addr)
 			cmd.Stdin = strings.NewReader("hello\n")
-			cl := start(t, cmd)
+			cl := proctest.Start(t, cmd)
 			if code := cl.ExitCode(t); code != 0 {
 				t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 			}
@@ -57,12 +56,12 @@ func TestTraceMatchesStrace(t *testing.T) {
 				t.Errorf("the socket is not fd 3: %s", ours[0])
 			}
 			compareWithStrace(t, printed, log)
-			waitFor(t, srv, &srv.Stderr, "close(4) = 0")
+			srv.WaitFor(t, &srv.Stderr, "close(4) = 0")
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
 		log := filepath.Join(t.TempDir(), "strace.log")
-		cl := start(t, tracetest.Command(log, prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))))
+		cl := proctest.Start(t, tracetest.Command(log, prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))))
 		if code := cl.ExitCode(t); code != 1 {
 			t.Fatalf("exit status %d, want 1\n%s", code, cl.Stderr.String())
 		}
@@ -111,8 +110,8 @@ c.close()
 `
 
 func TestAgainstPythonEchoServer(t *testing.T) {
-	py := start(t, exec.Command("python3", "-c", echoServer))
-	port := strings.TrimSpace(waitFor(t, py, &py.Stdout, "\n"))
+	py := proctest.Start(t, exec.Command("python3", "-c", echoServer))
+	port := strings.TrimSpace(py.WaitFor(t, &py.Stdout, "\n"))
 
 	// 1 MiB, every byte value: more than the socket buffers hold, so
 	// sending and receiving must overlap, or both sides would wait forever.
@@ -125,7 +124,7 @@ func TestAgainstPythonEchoServer(t *testing.T) {
 	}(), 4096)
 	cmd := exec.Command(prog("tcpclient"), "-q", "-addr", "127.0.0.1:"+port)
 	cmd.Stdin = bytes.NewReader(data)
-	cl := start(t, cmd)
+	cl := proctest.Start(t, cmd)
 	if code := cl.ExitCode(t); code != 0 {
 		t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 	}
@@ -139,12 +138,12 @@ func TestAgainstPythonEchoServer(t *testing.T) {
 
 func TestAgainstSocat(t *testing.T) {
 	port := freePort(t)
-	socat := start(t, exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr", port), "PIPE"))
+	socat := proctest.Start(t, exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr", port), "PIPE"))
 	waitListening(t, socat, port)
 
 	cmd := exec.Command(prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", port))
 	cmd.Stdin = strings.NewReader("hello socat\n")
-	cl := start(t, cmd)
+	cl := proctest.Start(t, cmd)
 	if code := cl.ExitCode(t); code != 0 {
 		t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 	}
@@ -157,9 +156,9 @@ func TestAgainstSocat(t *testing.T) {
 }
 
 // waitListening waits until ss shows a listening socket on port.
-func waitListening(t *testing.T, r *running, port int) {
+func waitListening(t *testing.T, r *proctest.Proc, port int) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(proctest.Limit)
 	for time.Now().Before(deadline) {
 		out, _ := exec.Command("ss", "-Htln", fmt.Sprintf("sport = :%d", port)).Output()
 		if strings.Contains(string(out), "LISTEN") {
@@ -171,12 +170,12 @@ func waitListening(t *testing.T, r *running, port int) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("nothing listens on port %d after %v", port, waitLimit)
+	t.Fatalf("nothing listens on port %d after %v", port, proctest.Limit)
 }
 
 func TestConnectionRefused(t *testing.T) {
 	port := freePort(t) // free: nothing listens there
-	cl := start(t, exec.Command(prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", port)))
+	cl := proctest.Start(t, exec.Command(prog("tcpclient"), "-addr", fmt.Sprintf("127.0.0.1:%d", port)))
 	if code := cl.ExitCode(t); code != 1 {
 		t.Fatalf("exit status %d, want 1\n%s", code, cl.Stderr.String())
 	}
@@ -190,13 +189,13 @@ func TestConnectionRefused(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, s)
 		}
 	}
-	noPanic(t, s)
+	proctest.NoPanic(t, s)
 }
 
 // session is a tcpclient whose stdin the test types into, connected to a
 // tcpserver the test can stop and kill.
 type session struct {
-	srv, cl *running
+	srv, cl *proctest.Proc
 	stdin   *bufio.Writer
 }
 
@@ -209,10 +208,10 @@ func newSession(t *testing.T) *session {
 		t.Fatal(err)
 	}
 	s := &session{srv: srv, stdin: bufio.NewWriter(in)}
-	s.cl = start(t, cmd)
+	s.cl = proctest.Start(t, cmd)
 	t.Cleanup(func() { in.Close() })
 	s.send(t, "one\n")
-	waitFor(t, s.cl, &s.cl.Stdout, "one\n") // connected, accepted, echoed
+	s.cl.WaitFor(t, &s.cl.Stdout, "one\n") // connected, accepted, echoed
 	return s
 }
 
@@ -233,11 +232,11 @@ func (s *session) send(t *testing.T, line string) {
 func TestServerKilledAfterEcho(t *testing.T) {
 	s := newSession(t)
 	s.srv.Signal(t, syscall.SIGKILL)
-	waitFor(t, s.cl, &s.cl.Stderr, `read(3, "", 4096) = 0`)
-	waitFor(t, s.cl, &s.cl.Stderr, "# the server closed its side first")
+	s.cl.WaitFor(t, &s.cl.Stderr, `read(3, "", 4096) = 0`)
+	s.cl.WaitFor(t, &s.cl.Stderr, "# the server closed its side first")
 
 	s.send(t, "two\n")
-	waitFor(t, s.cl, &s.cl.Stderr, `write(3, "two\n", 4) = 4`)
+	s.cl.WaitFor(t, &s.cl.Stderr, `write(3, "two\n", 4) = 4`)
 	// The RST for "two" comes back at once on loopback; wait until the
 	// kernel has dropped the connection before writing again.
 	waitGone(t, s.cl)
@@ -255,7 +254,7 @@ func TestServerKilledAfterEcho(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}
 	}
-	noPanic(t, out)
+	proctest.NoPanic(t, out)
 }
 
 // TestServerKilledWithUnreadData: the server is stopped, the client
@@ -267,7 +266,7 @@ func TestServerKilledWithUnreadData(t *testing.T) {
 	s.srv.Signal(t, syscall.SIGSTOP)
 	waitStopped(t, s.srv)
 	s.send(t, "unread\n")
-	waitFor(t, s.cl, &s.cl.Stderr, `write(3, "unread\n", 7) = 7`)
+	s.cl.WaitFor(t, &s.cl.Stderr, `write(3, "unread\n", 7) = 7`)
 	waitUnread(t, s.cl, 7) // arrived, and waiting in the server's socket
 	s.srv.Signal(t, syscall.SIGKILL)
 	if code := s.cl.ExitCode(t); code != 1 {
@@ -286,21 +285,21 @@ func TestServerKilledWithUnreadData(t *testing.T) {
 	if strings.Contains(out, `read(3, "", 4096) = 0`) {
 		t.Errorf("the client saw a normal end of file before the reset:\n%s", out)
 	}
-	noPanic(t, out)
+	proctest.NoPanic(t, out)
 }
 
 var connectedNote = regexp.MustCompile(`# connected: 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:(\d+) `)
 
 // waitGone waits until ss no longer lists the client's connection: the
 // kernel has taken the RST and dropped it.
-func waitGone(t *testing.T, cl *running) {
+func waitGone(t *testing.T, cl *proctest.Proc) {
 	t.Helper()
 	m := connectedNote.FindStringSubmatch(cl.Stderr.String())
 	if m == nil {
 		t.Fatalf("no connected note:\n%s", cl.Stderr.String())
 	}
 	filter := fmt.Sprintf("sport = :%s and dport = :%s", m[1], m[2]) // this connection only
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(proctest.Limit)
 	var out []byte
 	for time.Now().Before(deadline) {
 		var err error
@@ -318,10 +317,10 @@ func waitGone(t *testing.T, cl *running) {
 
 // waitStopped waits until every thread of the process has stopped
 // (SIGSTOP takes effect a moment after kill returns).
-func waitStopped(t *testing.T, r *running) {
+func waitStopped(t *testing.T, r *proctest.Proc) {
 	t.Helper()
 	pid := r.Cmd.Process.Pid
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(proctest.Limit)
 	for time.Now().Before(deadline) {
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
 		stopped := 0
@@ -342,14 +341,14 @@ func waitStopped(t *testing.T, r *running) {
 
 // waitUnread waits until ss shows n bytes waiting in the receive queue
 // of the server's end of the client's connection.
-func waitUnread(t *testing.T, cl *running, n int) {
+func waitUnread(t *testing.T, cl *proctest.Proc, n int) {
 	t.Helper()
 	m := connectedNote.FindStringSubmatch(cl.Stderr.String())
 	if m == nil {
 		t.Fatalf("no connected note:\n%s", cl.Stderr.String())
 	}
 	filter := fmt.Sprintf("sport = :%s and dport = :%s", m[2], m[1]) // the server's end
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(proctest.Limit)
 	var out []byte
 	for time.Now().Before(deadline) {
 		out, _ = exec.Command("ss", "-Htan", filter).Output()
@@ -367,7 +366,7 @@ func TestChunk(t *testing.T) {
 	_, addr := startServer(t, "127.0.0.1")
 	cmd := exec.Command(prog("tcpclient"), "-addr", addr, "-chunk", "4", "-pause", "20ms")
 	cmd.Stdin = strings.NewReader("hello world\n")
-	cl := start(t, cmd)
+	cl := proctest.Start(t, cmd)
 	if code := cl.ExitCode(t); code != 0 {
 		t.Fatalf("exit status %d\n%s", code, cl.Stderr.String())
 	}
@@ -399,7 +398,7 @@ func TestBadArguments(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			cl := start(t, exec.Command(prog("tcpclient"), tc.args...))
+			cl := proctest.Start(t, exec.Command(prog("tcpclient"), tc.args...))
 			if code := cl.ExitCode(t); code != 2 {
 				t.Fatalf("exit status %d, want 2\n%s", code, cl.Stderr.String())
 			}
@@ -410,7 +409,7 @@ func TestBadArguments(t *testing.T) {
 			if strings.Contains(s, "socket(") {
 				t.Errorf("a socket was made despite the bad arguments:\n%s", s)
 			}
-			noPanic(t, s)
+			proctest.NoPanic(t, s)
 		})
 	}
 }
@@ -433,7 +432,7 @@ func TestStdoutClosedEarly(t *testing.T) {
 	cmd.Stdin = bytes.NewReader(make([]byte, 4<<20)) // far more than the pipe and socket buffers hold
 	// The program's own fd 1 is the pipe, with no copying in between.
 	cmd.Stdout = pipeIn
-	r := start(t, cmd)
+	r := proctest.Start(t, cmd)
 	pipeIn.Close()
 	if _, err := io.ReadFull(pipeOut, make([]byte, 1)); err != nil { // head -c1
 		t.Fatal(err)
@@ -445,7 +444,7 @@ func TestStdoutClosedEarly(t *testing.T) {
 	if !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
 		t.Fatalf("want death by SIGPIPE, got %v\n%s", cmd.ProcessState, r.Stderr.String())
 	}
-	noPanic(t, r.Stderr.String())
+	proctest.NoPanic(t, r.Stderr.String())
 
 	next := exec.Command(prog("tcpclient"), "-q", "-addr", addr)
 	next.Stdin = strings.NewReader("next\n")

@@ -4,17 +4,15 @@ package main_test
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"socklab/internal/proctest"
 )
 
 // TestStepWaitsForEnter drives `tcpclient -step` the way a learner does:
@@ -25,25 +23,25 @@ import (
 // pressed; then it makes it and stops before connect(2). Pressing Enter
 // at every stop after that, it finishes a real echo.
 func TestStepWaitsForEnter(t *testing.T) {
-	py := start(t, exec.Command("python3", "-c", echoServer))
-	port := strings.TrimSpace(waitFor(t, py, &py.Stdout, "\n"))
+	py := proctest.Start(t, exec.Command("python3", "-c", echoServer))
+	port := strings.TrimSpace(py.WaitFor(t, &py.Stdout, "\n"))
 
 	cmd := exec.Command(prog("tcpclient"), "-step", "-addr", "127.0.0.1:"+port)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	cmd.Stdin = strings.NewReader("hello step\n")
-	cl, keyboard := startOnTerminal(t, cmd)
+	cl, keyboard := proctest.StartOnTerminal(t, cmd)
 	const prompt = "[press Enter to make the call]"
 	screen := &cl.Stderr // the terminal: trace, prompts, and the echoed Enters
 
-	waitFor(t, cl, screen, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
-	waitFor(t, cl, screen, prompt)
+	cl.WaitFor(t, screen, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
+	cl.WaitFor(t, screen, prompt)
 	if n := socketsOf(t, cl); n != 0 {
 		t.Fatalf("stopped before socket(2), but the process has %d sockets", n)
 	}
 
 	press(t, keyboard)
-	waitFor(t, cl, screen, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3")
-	text := waitForN(t, cl, screen, prompt, 2)
+	cl.WaitFor(t, screen, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3")
+	text := cl.WaitForN(t, screen, prompt, 2)
 	if !strings.Contains(text, "next: connect(3, ") {
 		t.Fatalf("after socket(2) the next stop should be connect(2):\n%s", text)
 	}
@@ -82,51 +80,7 @@ func TestStepWaitsForEnter(t *testing.T) {
 			t.Errorf("the terminal lacks %q:\n%s", want, out)
 		}
 	}
-	noPanic(t, out)
-}
-
-// startOnTerminal runs cmd with its stderr on a new pseudo-terminal that
-// is also its controlling terminal, so /dev/tty is that terminal, as in
-// a learner's window. stdin and stdout stay whatever cmd has (here a
-// pipe and a buffer). What the terminal shows is collected in r.Stderr;
-// the returned file is the keyboard side: write "\r" to press Enter.
-func startOnTerminal(t *testing.T, cmd *exec.Cmd) (*running, *os.File) {
-	t.Helper()
-	keyboard, tty, err := pty.Open()
-	if err != nil {
-		t.Fatalf("opening a pseudo-terminal: %v", err)
-	}
-	r := &running{Cmd: cmd, Done: make(chan struct{})}
-	cmd.Stdout = &r.Stdout
-	cmd.Stderr = tty
-	// A new session whose controlling terminal is the child's fd 2.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
-	if err := cmd.Start(); err != nil {
-		keyboard.Close()
-		tty.Close()
-		t.Fatalf("starting %s on a pseudo-terminal: %v", cmd.Path, err)
-	}
-	tty.Close() // the child has its own copy
-	copied := make(chan struct{})
-	go func() {
-		io.Copy(&r.Stderr, keyboard) // ends with an error (EIO) once the program is gone
-		close(copied)
-	}()
-	go func() {
-		cmd.Wait()
-		close(r.Done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-r.Done:
-		default:
-			cmd.Process.Kill()
-			<-r.Done
-		}
-		keyboard.Close()
-		<-copied
-	})
-	return r, keyboard
+	proctest.NoPanic(t, out)
 }
 
 // press presses Enter on the terminal.
@@ -139,9 +93,9 @@ func press(t *testing.T, keyboard *os.File) {
 
 // waitForPromptOrExit waits until the terminal shows the prompt n times
 // (true) or the program has exited (false).
-func waitForPromptOrExit(t *testing.T, r *running, screen *output, prompt string, n int) bool {
+func waitForPromptOrExit(t *testing.T, r *proctest.Proc, screen *proctest.Output, prompt string, n int) bool {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(proctest.Limit)
 	for {
 		if strings.Count(screen.String(), prompt) >= n {
 			return true
@@ -152,7 +106,7 @@ func waitForPromptOrExit(t *testing.T, r *running, screen *output, prompt string
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("neither stop %d nor an exit after %v:\n%s", n, waitLimit, screen.String())
+			t.Fatalf("neither stop %d nor an exit after %v:\n%s", n, proctest.Limit, screen.String())
 		}
 	}
 }
@@ -161,7 +115,7 @@ func waitForPromptOrExit(t *testing.T, r *running, screen *output, prompt string
 // shows them.
 // It fails the test if the process has already exited: it should be
 // waiting for Enter.
-func socketsOf(t *testing.T, r *running) int {
+func socketsOf(t *testing.T, r *proctest.Proc) int {
 	t.Helper()
 	dir := fmt.Sprintf("/proc/%d/fd", r.Cmd.Process.Pid)
 	entries, err := os.ReadDir(dir)

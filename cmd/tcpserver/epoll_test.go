@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -22,7 +23,7 @@ import (
 // strace).
 
 // waitDone waits up to d for a program to exit and returns its status.
-func waitDone(t *testing.T, r *running, d time.Duration) int {
+func waitDone(t *testing.T, r *proctest.Proc, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-r.Done:
@@ -40,7 +41,7 @@ func TestEpollC10K(t *testing.T) {
 	raiseFileLimit(t, n+100) // each program: n sockets and a few more
 	srv, addr := startOnPort(t, 0, "-q", "-mode", "epoll", "-backlog", "4096")
 	pid := srv.Cmd.Process.Pid
-	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", fmt.Sprint(n), "-hold", "3s", "-timeout", "30s"))
+	c := proctest.Start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", fmt.Sprint(n), "-hold", "3s", "-timeout", "30s"))
 	most := 0
 	for {
 		most = max(most, procCount(pid, "fd"))
@@ -70,7 +71,7 @@ func TestEpollC10K(t *testing.T) {
 	if threads := procCount(pid, "task"); threads > 20 {
 		t.Errorf("the epoll server has %d threads; the event loop should need a handful", threads)
 	}
-	noPanic(t, srv.Stderr.String())
+	proctest.NoPanic(t, srv.Stderr.String())
 	t.Logf("server: at most %d descriptors open, %d threads", most, procCount(pid, "task"))
 }
 
@@ -86,15 +87,15 @@ func TestEpollEMFILEDoesNotSpin(t *testing.T) {
 	// The Go runtime's own epoll must be open before the server can run
 	// out of descriptors, or the runtime's first timer would kill the
 	// process then (reactor.startRuntimePoller): ours and the runtime's.
-	waitFor(t, srv, &srv.Stderr, "epoll_ctl(")
+	srv.WaitFor(t, &srv.Stderr, "epoll_ctl(")
 	if n := countLinks(t, pid, "anon_inode:[eventpoll]"); n != 2 {
 		t.Errorf("%d epoll descriptors once the loop runs, want 2 (ours and the Go runtime's)", n)
 	}
 	// 60 clients at once; each holds its connection 3 s after its echo.
 	// 34 get in; the other 26 wait in the accept queue until the first
 	// ones leave.
-	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "60", "-parallel", "60", "-hold", "3s", "-timeout", "30s"))
-	waitFor(t, srv, &srv.Stderr, "EMFILE (Too many open files)")
+	c := proctest.Start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "60", "-parallel", "60", "-hold", "3s", "-timeout", "30s"))
+	srv.WaitFor(t, &srv.Stderr, "EMFILE (Too many open files)")
 	cpu0 := procCPU(t, pid)
 	time.Sleep(2 * time.Second)
 	used := procCPU(t, pid) - cpu0
@@ -124,7 +125,7 @@ func TestEpollEMFILEDoesNotSpin(t *testing.T) {
 	if !strings.Contains(trace, "{events=0, data={u32=3, u64=3}}) = 0") {
 		t.Errorf("the server never stopped watching the listening socket (epoll_ctl MOD, events=0):\n%s", tail(trace, 40))
 	}
-	noPanic(t, trace)
+	proctest.NoPanic(t, trace)
 	t.Logf("CPU while out of descriptors: %v in 2 s; EMFILE seen %d times", used, emfile)
 }
 
@@ -156,8 +157,8 @@ func TestEpollSlowReaderIsPaused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := start(t, slow)
-	s := waitFor(t, r, &r.Stdout, "\n")
+	r := proctest.Start(t, slow)
+	s := r.WaitFor(t, &r.Stdout, "\n")
 	sent, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
 		t.Fatalf("slow reader printed %q", s)
@@ -167,7 +168,7 @@ func TestEpollSlowReaderIsPaused(t *testing.T) {
 	if sent >= 64<<20 {
 		t.Fatalf("the never-reading client sent %d bytes: the server kept reading from it", sent)
 	}
-	trace := waitFor(t, srv, &srv.Stderr, "is not reading them: not reading from it until they are sent")
+	trace := srv.WaitFor(t, &srv.Stderr, "is not reading them: not reading from it until they are sent")
 	if rss := procRSS(t, srv.Cmd.Process.Pid); rss > 64<<20 {
 		t.Errorf("server RSS %d MB while one client does not read", rss>>20)
 	}
@@ -176,8 +177,8 @@ func TestEpollSlowReaderIsPaused(t *testing.T) {
 		t.Fatalf("others not served while one client does not read (%d):\n%s", code, out)
 	}
 	stdin.Close()
-	waitDone(t, r, waitLimit)
-	noPanic(t, trace)
+	waitDone(t, r, proctest.Limit)
+	proctest.NoPanic(t, trace)
 	t.Logf("the client that never reads got %d bytes sent before it blocked", sent)
 }
 
@@ -202,8 +203,8 @@ print("reset")
 func TestEpollResetMidWrite(t *testing.T) {
 	srv, addr := startServer(t, "127.0.0.1", "-mode", "epoll")
 	host, port := hostPort(t, addr)
-	python(t, resetMidWrite, host, fmt.Sprint(port))
-	s := waitFor(t, srv, &srv.Stderr, " left: ")
+	proctest.RunPython(t, resetMidWrite, host, fmt.Sprint(port))
+	s := srv.WaitFor(t, &srv.Stderr, " left: ")
 	if !regexp.MustCompile(`# closing \d+: (ECONNRESET|EPIPE)`).MatchString(s) {
 		t.Fatalf("no ECONNRESET/EPIPE for the reset connection:\n%s", tail(s, 30))
 	}
@@ -211,17 +212,15 @@ func TestEpollResetMidWrite(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "3 echoed correctly") {
 		t.Fatalf("after the reset (%d):\n%s", code, out)
 	}
-	noPanic(t, srv.Stderr.String())
+	proctest.NoPanic(t, srv.Stderr.String())
 }
 
 // The trace of an epoll session matches strace's, epoll and eventfd
 // calls included.
 func TestEpollTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	log := filepath.Join(t.TempDir(), "strace.log")
-	srv := start(t, tracetest.Command(log, prog("tcpserver"), "-mode", "epoll", "-addr", "127.0.0.1:0"))
+	srv := proctest.Start(t, tracetest.Command(log, prog("tcpserver"), "-mode", "epoll", "-addr", "127.0.0.1:0"))
 	addr := listenAddr(t, srv)
 	// Only now: at its start strace forks short-lived children of its own
 	// (to test what ptrace can do), which tracee could find instead.
@@ -272,12 +271,12 @@ func TestEpollTraceMatchesStrace(t *testing.T) {
 }
 
 // waitCount waits until the server's stderr holds want n times.
-func waitCount(t *testing.T, r *running, want string, n int) {
+func waitCount(t *testing.T, r *proctest.Proc, want string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(proctest.Limit)
 	for strings.Count(r.Stderr.String(), want) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%q not printed %d times after %v:\n%s", want, n, waitLimit, r.Stderr.String())
+			t.Fatalf("%q not printed %d times after %v:\n%s", want, n, proctest.Limit, r.Stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -36,10 +36,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -115,7 +113,7 @@ func main() {
 	// they show up as IPv4-mapped addresses like ::ffff:127.0.0.1. Linux
 	// has it off by default (sysctl net.ipv6.bindv6only), but a system
 	// may change that default, so we say what we want, as Go's net does.
-	if dualStack(local) {
+	if sys.DualStack(local) {
 		if err := sys.SetsockoptInt(listenFD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
 			sys.Fatal("setsockopt IPV6_V6ONLY", err)
 		}
@@ -127,7 +125,7 @@ func main() {
 	if err := sys.Bind(listenFD, local); err != nil {
 		sys.Fatal("bind "+sys.Addr(local), err)
 	}
-	if port := portOf(local); port != 0 {
+	if port := sys.PortOf(local); port != 0 {
 		sys.Note("htons(%d): the port travels as the bytes %02x %02x, high byte first (network byte order)", port, port>>8, port&0xff)
 	}
 
@@ -141,7 +139,7 @@ func main() {
 
 	// Port 0 asks the kernel to pick a free port (the tests use it);
 	// getsockname(2) tells which one it picked.
-	if portOf(local) == 0 {
+	if sys.PortOf(local) == 0 {
 		bound, err := sys.Getsockname(listenFD)
 		if err != nil {
 			sys.Fatal("getsockname", err)
@@ -249,35 +247,11 @@ func toUpper(p []byte) {
 // shows it "<unfinished ...>"). Connections still open are closed by the
 // kernel when the process exits.
 func closeOnSignal(listenFD int) {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		name := "SIGTERM"
-		if sig == os.Interrupt {
-			name = "SIGINT"
-		}
-		sys.Note("%s: closing the listening socket", name)
+	sys.OnStopSignal(func(sig os.Signal) {
+		sys.Note("%s: closing the listening socket", sys.SignalName(sig))
 		sys.Close(listenFD)
 		os.Exit(0)
-	}()
-}
-
-// dualStack reports whether sa is IPv6's "any" address, ::, which can
-// take IPv4 clients too.
-func dualStack(sa unix.Sockaddr) bool {
-	a, ok := sa.(*unix.SockaddrInet6)
-	return ok && a.Addr == [16]byte{}
-}
-
-func portOf(sa unix.Sockaddr) int {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return a.Port
-	case *unix.SockaddrInet6:
-		return a.Port
-	}
-	return 0
+	})
 }
 
 func modeNames() []string {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"socklab/internal/proctest"
 	"socklab/internal/tracetest"
 )
 
@@ -19,9 +20,7 @@ import (
 // saw are the ones tcpserver printed, in the same order, with the same
 // descriptors and results.
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	cases := []struct {
 		name, listen, connect string // hosts
 		peer                  string // how the server sees the client
@@ -33,7 +32,7 @@ func TestTraceMatchesStrace(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			log := filepath.Join(t.TempDir(), "strace.log")
-			srv := start(t, tracetest.Command(log, prog("tcpserver"), "-addr", tc.listen+":0"))
+			srv := proctest.Start(t, tracetest.Command(log, prog("tcpserver"), "-addr", tc.listen+":0"))
 			_, port := hostPort(t, listenAddr(t, srv))
 
 			client := exec.Command(prog("tcpclient"), "-q", "-addr", fmt.Sprintf("%s:%d", tc.connect, port))
@@ -42,7 +41,7 @@ func TestTraceMatchesStrace(t *testing.T) {
 			if err != nil || string(reply) != "hello\n" {
 				t.Fatalf("tcpclient: %v, reply %q", err, reply)
 			}
-			waitFor(t, srv, &srv.Stderr, "close(4) = 0")
+			srv.WaitFor(t, &srv.Stderr, "close(4) = 0")
 			if err := syscall.Kill(tracee(t, srv), syscall.SIGINT); err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +103,7 @@ print("same" if got == data else "differs: sent %d, got %d" % (len(data), len(go
 func TestEchoesOneMiBFromPython(t *testing.T) {
 	srv, addr := startServer(t, "127.0.0.1", "-q")
 	host, port := hostPort(t, addr)
-	if got := python(t, echoClient, host, fmt.Sprint(port)); got != "same\n" {
+	if got := proctest.RunPython(t, echoClient, host, fmt.Sprint(port)); got != "same\n" {
 		t.Fatalf("1 MiB echo: %s", got)
 	}
 	if s := srv.Stderr.String(); s != "# listening on "+addr+"\n" {
@@ -134,7 +133,7 @@ func TestRealPeers(t *testing.T) {
 				t.Fatalf("%s: %v, got %q, want %q", p.name, err, out, msg)
 			}
 			// Each peer is served and closed before the next one.
-			waitForN(t, srv, &srv.Stderr, "close(4) = 0\n", i+1)
+			srv.WaitForN(t, &srv.Stderr, "close(4) = 0\n", i+1)
 		})
 	}
 	trace := srv.Stderr.String()
@@ -171,9 +170,9 @@ print("reset")
 func TestClientResetDoesNotStopServer(t *testing.T) {
 	srv, addr := startServer(t, "127.0.0.1")
 	host, port := hostPort(t, addr)
-	python(t, resetClient, host, fmt.Sprint(port))
-	waitFor(t, srv, &srv.Stderr, "read(4, 0x")
-	s := waitFor(t, srv, &srv.Stderr, "close(4) = 0")
+	proctest.RunPython(t, resetClient, host, fmt.Sprint(port))
+	srv.WaitFor(t, &srv.Stderr, "read(4, 0x")
+	s := srv.WaitFor(t, &srv.Stderr, "close(4) = 0")
 	if !strings.Contains(s, "= -1 ECONNRESET (Connection reset by peer)\n# connection with 127.0.0.1:") {
 		t.Fatalf("no ECONNRESET note:\n%s", s)
 	}
@@ -186,7 +185,7 @@ func TestClientResetDoesNotStopServer(t *testing.T) {
 
 func TestPortInUse(t *testing.T) {
 	holder, addr := startServer(t, "127.0.0.1", "-q")
-	srv := start(t, exec.Command(prog("tcpserver"), "-addr", addr))
+	srv := proctest.Start(t, exec.Command(prog("tcpserver"), "-addr", addr))
 	if code := srv.ExitCode(t); code != 1 {
 		t.Fatalf("exit status %d, want 1\n%s", code, srv.Stderr.String())
 	}
@@ -200,7 +199,7 @@ func TestPortInUse(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, s)
 		}
 	}
-	noPanic(t, s)
+	proctest.NoPanic(t, s)
 	_ = holder
 }
 
@@ -222,7 +221,7 @@ func TestBadArguments(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			cmd := start(t, exec.Command(prog("tcpserver"), tc.args...))
+			cmd := proctest.Start(t, exec.Command(prog("tcpserver"), tc.args...))
 			if code := cmd.ExitCode(t); code != 2 {
 				t.Fatalf("exit status %d, want 2\n%s", code, cmd.Stderr.String())
 			}
@@ -233,7 +232,7 @@ func TestBadArguments(t *testing.T) {
 			if strings.Contains(s, "socket(") {
 				t.Errorf("a socket was made despite the bad arguments:\n%s", s)
 			}
-			noPanic(t, s)
+			proctest.NoPanic(t, s)
 		})
 	}
 }
@@ -262,9 +261,9 @@ func TestNoCloseLeavesCloseWait(t *testing.T) {
 	_, port := hostPort(t, addr)
 	client := exec.Command(prog("tcpclient"), "-addr", addr)
 	client.Stdin = strings.NewReader("hello\n")
-	cl := start(t, client)
-	waitFor(t, srv, &srv.Stderr, "-no-close: not closing fd 4")
-	waitFor(t, cl, &cl.Stdout, "hello\n")
+	cl := proctest.Start(t, client)
+	srv.WaitFor(t, &srv.Stderr, "-no-close: not closing fd 4")
+	cl.WaitFor(t, &cl.Stdout, "hello\n")
 
 	out, err := exec.Command("ss", "-Htan", "state", "close-wait", fmt.Sprintf("sport = :%d", port)).CombinedOutput()
 	if err != nil {
@@ -292,11 +291,11 @@ func TestNoCloseLeavesCloseWait(t *testing.T) {
 func TestStepWaitsForEnter(t *testing.T) {
 	cmd := exec.Command(prog("tcpserver"), "-step", "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	srv, keyboard := startPTY(t, cmd)
+	srv, keyboard := proctest.StartPTY(t, cmd)
 	pid := cmd.Process.Pid
 
-	waitFor(t, srv, &srv.Stdout, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
-	waitFor(t, srv, &srv.Stdout, "[press Enter to make the call]")
+	srv.WaitFor(t, &srv.Stdout, "next: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
+	srv.WaitFor(t, &srv.Stdout, "[press Enter to make the call]")
 	if n := sockets(t, pid); n != 0 {
 		t.Fatalf("stopped before socket(2), but the process has %d sockets", n)
 	}
@@ -304,8 +303,8 @@ func TestStepWaitsForEnter(t *testing.T) {
 	if _, err := keyboard.Write([]byte("\r")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, srv, &srv.Stdout, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3")
-	screen := waitFor(t, srv, &srv.Stdout, "next: setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)")
+	srv.WaitFor(t, &srv.Stdout, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3")
+	screen := srv.WaitFor(t, &srv.Stdout, "next: setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)")
 	if n := sockets(t, pid); n != 1 {
 		t.Fatalf("after Enter the process should have its one socket, it has %d", n)
 	}

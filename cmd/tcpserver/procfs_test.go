@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 // Helpers for the -mode threads and -mode epoll tests: what a learner
@@ -33,7 +35,7 @@ func freePort(t testing.TB) int {
 // startOnPort runs `tcpserver -addr 127.0.0.1:PORT args…`, through
 // `sh -c 'ulimit -n LIMIT; exec …'` when limit > 0 (exec keeps the PID),
 // and waits until it accepts connections.
-func startOnPort(t *testing.T, limit int, args ...string) (*running, string) {
+func startOnPort(t *testing.T, limit int, args ...string) (*proctest.Proc, string) {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	argv := append([]string{prog("tcpserver"), "-addr", addr}, args...)
@@ -41,15 +43,15 @@ func startOnPort(t *testing.T, limit int, args ...string) (*running, string) {
 	if limit > 0 {
 		cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$@"`, limit), "sh"}, argv...)...)
 	}
-	srv := start(t, cmd)
+	srv := proctest.Start(t, cmd)
 	waitListening(t, srv, addr)
 	return srv, addr
 }
 
 // waitListening connects until the server answers (one short echo).
-func waitListening(t *testing.T, srv *running, addr string) {
+func waitListening(t *testing.T, srv *proctest.Proc, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(proctest.Limit)
 	for time.Now().Before(deadline) {
 		select {
 		case <-srv.Done:
@@ -69,7 +71,7 @@ func waitListening(t *testing.T, srv *running, addr string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("server at %s not answering after %v:\n%s", addr, waitLimit, srv.Stderr.String())
+	t.Fatalf("server at %s not answering after %v:\n%s", addr, proctest.Limit, srv.Stderr.String())
 }
 
 // procCount is how many entries /proc/PID/DIR has: DIR "task" is the
@@ -130,7 +132,7 @@ func raiseFileLimit(t testing.TB, n uint64) {
 	}
 	want := syscall.Rlimit{Cur: n, Max: max(lim.Max, n)}
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
-		t.Skipf("cannot raise the open-file limit from %d (hard %d) to %d: %v; try `ulimit -n %d` first", lim.Cur, lim.Max, n, err, n)
+		proctest.Need(t, "nofile", fmt.Errorf("cannot raise the open-file limit from %d (hard %d) to %d: %v; try `ulimit -n %d` first", lim.Cur, lim.Max, n, err, n))
 	}
 }
 
@@ -138,7 +140,7 @@ func raiseFileLimit(t testing.TB, n uint64) {
 // everything it printed.
 func client(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	r := start(t, exec.Command(prog("tcpclient"), args...))
+	r := proctest.Start(t, exec.Command(prog("tcpclient"), args...))
 	code := r.ExitCode(t)
 	return code, r.Stdout.String() + r.Stderr.String()
 }

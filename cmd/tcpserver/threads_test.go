@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 // holdMany connects n clients that each stay connected for hold, and
 // returns the most threads (/proc/PID/task) the server had meanwhile.
 func holdMany(t *testing.T, pid int, addr string, n string, hold string) int {
 	t.Helper()
-	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", n, "-hold", hold))
+	c := proctest.Start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", n, "-hold", hold))
 	most := 0
 	for {
 		most = max(most, procCount(pid, "task"))
@@ -42,7 +44,7 @@ func TestThreadsModeThreadPerConnection(t *testing.T) {
 	if threads < 200 {
 		t.Errorf("-mode threads: at most %d threads for 200 open connections, want one each (200 or more)", threads)
 	}
-	noPanic(t, srv.Stderr.String())
+	proctest.NoPanic(t, srv.Stderr.String())
 
 	loop, addr := startOnPort(t, 0, "-q", "-mode", "epoll")
 	loopThreads := holdMany(t, loop.Cmd.Process.Pid, addr, "200", "4s")
@@ -57,8 +59,8 @@ func TestThreadsModeThreadPerConnection(t *testing.T) {
 func TestThreadsModeEMFILE(t *testing.T) {
 	srv, addr := startOnPort(t, 30, "-mode", "threads")
 	pid := srv.Cmd.Process.Pid
-	c := start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "40", "-parallel", "40", "-hold", "2s", "-timeout", "30s"))
-	waitFor(t, srv, &srv.Stderr, "EMFILE (Too many open files)")
+	c := proctest.Start(t, exec.Command(prog("tcpclient"), "-q", "-addr", addr, "-conns", "40", "-parallel", "40", "-hold", "2s", "-timeout", "30s"))
+	srv.WaitFor(t, &srv.Stderr, "EMFILE (Too many open files)")
 	cpu0 := procCPU(t, pid)
 	time.Sleep(time.Second)
 	if used := procCPU(t, pid) - cpu0; used > 500*time.Millisecond {
@@ -67,7 +69,7 @@ func TestThreadsModeEMFILE(t *testing.T) {
 	if code := waitDone(t, c, time.Minute); code != 0 {
 		t.Fatalf("tcpclient exited %d:\n%s%s", code, c.Stdout.String(), c.Stderr.String())
 	}
-	noPanic(t, srv.Stderr.String())
+	proctest.NoPanic(t, srv.Stderr.String())
 }
 
 // A flood against a thread per connection, when the kernel allows this
@@ -110,7 +112,7 @@ func TestThreadsModeSurvivesThreadLimit(t *testing.T) {
 
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	uid := "54321" // no such user: no other process of it can count against the limit
-	srv := start(t, exec.Command("setpriv", "--reuid="+uid, "--regid="+uid, "--clear-groups",
+	srv := proctest.Start(t, exec.Command("setpriv", "--reuid="+uid, "--regid="+uid, "--clear-groups",
 		"prlimit", "--nproc=100", server, "-mode", "threads", "-addr", addr))
 	waitListening(t, srv, addr)
 
@@ -120,7 +122,7 @@ func TestThreadsModeSurvivesThreadLimit(t *testing.T) {
 		t.Fatalf("the server died during the flood (exit %d):\n%s", srv.Cmd.ProcessState.ExitCode(), tail(srv.Stderr.String(), 3000))
 	default:
 	}
-	noPanic(t, srv.Stderr.String())
+	proctest.NoPanic(t, srv.Stderr.String())
 	if code != 0 || !strings.Contains(out, "200 echoed correctly, 0 failed") {
 		t.Errorf("the flood: tcpclient exited %d:\n%s", code, out)
 	}
@@ -146,7 +148,7 @@ func TestThreadsModeBadMaxThreads(t *testing.T) {
 // everything it printed.
 func runServer(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	r := start(t, exec.Command(prog("tcpserver"), args...))
+	r := proctest.Start(t, exec.Command(prog("tcpserver"), args...))
 	code := r.ExitCode(t)
 	return code, r.Stdout.String() + r.Stderr.String()
 }

@@ -38,8 +38,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -109,7 +107,7 @@ func serve(args []string) {
 
 	// 1b. ":7001" is IPv6's "any" address; with IPV6_V6ONLY off (ipv6(7))
 	// the socket receives IPv4 datagrams too, from ::ffff:127.0.0.1.
-	if dualStack(local) {
+	if sys.DualStack(local) {
 		if err := sys.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
 			sys.Fatal("setsockopt IPV6_V6ONLY", err)
 		}
@@ -122,7 +120,7 @@ func serve(args []string) {
 	}
 	closeOnSignal(fd)
 	self := local // our own address, to spot a datagram that claims to come from it
-	if portOf(local) == 0 {
+	if sys.PortOf(local) == 0 {
 		// Port 0: the kernel picked one (the tests use this).
 		bound, err := sys.Getsockname(fd)
 		if err != nil {
@@ -201,7 +199,7 @@ func send(args []string) {
 	if err != nil {
 		sys.Fatalf("-addr: %v", err)
 	}
-	if portOf(server) == 0 {
+	if sys.PortOf(server) == 0 {
 		sys.Fatalf("-addr: the server's port cannot be 0")
 	}
 
@@ -373,7 +371,7 @@ func replyFrom(server, from unix.Sockaddr) bool {
 // (0.0.0.0 or ::, where the loop can come in on any local address; an
 // IPv4 sender on a dual-stack socket shows up as ::ffff:a.b.c.d).
 func fromSelf(self, from unix.Sockaddr) bool {
-	if portOf(from) != portOf(self) {
+	if sys.PortOf(from) != sys.PortOf(self) {
 		return false
 	}
 	switch s := self.(type) {
@@ -391,33 +389,9 @@ func fromSelf(self, from unix.Sockaddr) bool {
 // traced, and exit 0. The main goroutine is then blocked in recvfrom and
 // never returns from it (strace shows it "<unfinished ...>").
 func closeOnSignal(fd int) {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		name := "SIGTERM"
-		if sig == os.Interrupt {
-			name = "SIGINT"
-		}
-		sys.Note("%s: closing the socket", name)
+	sys.OnStopSignal(func(sig os.Signal) {
+		sys.Note("%s: closing the socket", sys.SignalName(sig))
 		sys.Close(fd)
 		os.Exit(0)
-	}()
-}
-
-// dualStack reports whether sa is IPv6's "any" address, ::, which can
-// receive IPv4 datagrams too.
-func dualStack(sa unix.Sockaddr) bool {
-	a, ok := sa.(*unix.SockaddrInet6)
-	return ok && a.Addr == [16]byte{}
-}
-
-func portOf(sa unix.Sockaddr) int {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return a.Port
-	case *unix.SockaddrInet6:
-		return a.Port
-	}
-	return 0
+	})
 }

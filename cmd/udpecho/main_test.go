@@ -243,9 +243,7 @@ func TestBadInput(t *testing.T) {
 // Trace truth: a whole session, server and client each under strace -f.
 // The socket calls strace records are the ones each program printed.
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	for _, host := range []string{"127.0.0.1", "[::1]"} {
 		t.Run(host, func(t *testing.T) {
 			dir := t.TempDir()

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,20 +52,14 @@ func send(args []string) {
 	// server's pid, uid and gid, from when it called listen.
 	showPeer(fd)
 
-	// 3. Both directions at once, as in tcpclient: a goroutine copies
-	// stdin to the socket while this one copies the socket to stdout, so
-	// big inputs cannot deadlock (the echo must be read while we still
-	// send). The reader starts when the sender is done or stuck, which
-	// keeps the trace in the same order run after run for small inputs.
-	sent := make(chan struct{})
-	go func() {
-		copyStdin(fd)
-		startReceiving()
-		close(sent)
-	}()
-	<-receiverTurn
-	copyToStdout(fd)
-	<-sent
+	// 3. Both directions at once, as in tcpclient (UNP's str_cli): a
+	// goroutine copies stdin to the socket while this one copies the
+	// socket to stdout, so big inputs cannot deadlock (the echo must be
+	// read while we still send). The receiver lets the sender go first,
+	// which keeps the trace in the same order run after run (sys.Turns).
+	go sendStdin(fd)
+	receive(fd)
+	turns.WaitForSender()
 
 	// 4. close(2).
 	if err := sys.Close(fd); err != nil {
@@ -100,26 +93,23 @@ func connectFailed(call string, ep endpoint, err error, dgram bool) {
 	os.Exit(1)
 }
 
-// receiverTurn is closed when the receiving side may start reading.
-var (
-	receiverTurn = make(chan struct{})
-	turnGiven    sync.Once
-)
+// turns keeps the sender and the receiver in the same order in the
+// trace, run after run.
+var turns = sys.NewTurns()
 
-func startReceiving() { turnGiven.Do(func() { close(receiverTurn) }) }
-
-// copyStdin writes stdin to the socket, then shutdown(SHUT_WR): "no more
+// sendStdin writes stdin to the socket, then shutdown(SHUT_WR): "no more
 // data from me", and the server's read returns 0.
-func copyStdin(fd int) {
+func sendStdin(fd int) {
+	defer turns.SenderDone()
 	buf := make([]byte, 4096)
 	for {
 		// Reading stdin is not a socket call, so it is not traced. If it
 		// waits (a person typing), the receiver starts meanwhile.
-		stuck := time.AfterFunc(100*time.Millisecond, startReceiving)
+		stuck := turns.MayStall()
 		n, err := os.Stdin.Read(buf)
 		stuck.Stop()
 		if n > 0 {
-			stuck := time.AfterFunc(100*time.Millisecond, startReceiving)
+			stuck := turns.MayStall()
 			werr := writeAll(fd, buf[:n])
 			stuck.Stop()
 			if werr != nil {
@@ -138,9 +128,10 @@ func copyStdin(fd int) {
 	}
 }
 
-// copyToStdout copies the socket to stdout until the server is done
-// (read returns 0).
-func copyToStdout(fd int) {
+// receive copies the socket to stdout until the server is done (read
+// returns 0).
+func receive(fd int) {
+	turns.ReceiverWaits()
 	buf := make([]byte, 4096)
 	for {
 		n, err := sys.Read(fd, buf)

@@ -330,9 +330,7 @@ func TestPair(t *testing.T) {
 // Trace truth: sessions of every command under strace -f; the socket
 // calls strace records are the ones the programs printed.
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	dir := t.TempDir()
 	file := filepath.Join(dir, "secret.txt")
 	if err := os.WriteFile(file, []byte(secret), 0o600); err != nil {

@@ -3,10 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -227,17 +225,10 @@ func failf(format string, args ...any) {
 // traced, remove the socket file, and exit 0. The main goroutine is then
 // usually blocked in accept4 or recvmsg and never returns from it.
 func closeOnSignal(fd int) {
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		name := "SIGTERM"
-		if sig == os.Interrupt {
-			name = "SIGINT"
-		}
-		sys.Note("%s: closing the socket", name)
+	sys.OnStopSignal(func(sig os.Signal) {
+		sys.Note("%s: closing the socket", sys.SignalName(sig))
 		sys.Close(fd)
 		removeSocketFile()
 		os.Exit(0)
-	}()
+	})
 }

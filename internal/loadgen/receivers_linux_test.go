@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/proctest"
 	"socklab/internal/wire"
 )
 
@@ -28,9 +29,7 @@ func BenchmarkReceivers(b *testing.B) {
 	for range m {
 		burst = wire.AppendFrame(burst, want)
 	}
-	if err := raiseFileLimit(2*n + 64); err != nil {
-		b.Skip(err)
-	}
+	proctest.Need(b, "nofile", raiseFileLimit(2*n+64))
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 // wellBehaved runs a client that does echo round trips with a sequence
@@ -345,10 +347,7 @@ func dialSmallBuffer(t *testing.T, addr string) *rawClient {
 // tell, but whose process is stopped (SIGSTOP), is found by the
 // heartbeat: "ping timeout".
 func TestHeartbeatStoppedClient(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed")
-	}
+	python := proctest.NeedTool(t, "python3")
 	srv := startServer(t, "-ping-interval", "200ms", "-ping-timeout", "400ms")
 	stop := make(chan struct{})
 	trips := wellBehaved(t, srv.addr, stop)

@@ -174,6 +174,8 @@ type Server struct {
 	dispatching bool       // the loop is running handlers: it will look at the queue
 	wakePosted  bool       // a Post to drain the queue is on its way
 
+	earlyStop *time.Duration // Shutdown came before Serve had a loop: its timeout
+
 	open      atomic.Int64 // open connections
 	connected atomic.Int64 // connected sockets
 }
@@ -281,6 +283,9 @@ func newID() string {
 func (srv *Server) Shutdown(timeout time.Duration) {
 	srv.mu.Lock()
 	loop := srv.loop
+	if loop == nil {
+		srv.earlyStop = &timeout // Serve shuts down as soon as its loop exists
+	}
 	srv.mu.Unlock()
 	if loop == nil {
 		return

@@ -40,7 +40,11 @@ func (srv *Server) Serve(listenFD int) error {
 	}
 	srv.mu.Lock()
 	srv.loop = reactorLoop{loop}
+	earlyStop := srv.earlyStop
 	srv.mu.Unlock()
+	if earlyStop != nil {
+		srv.Shutdown(*earlyStop) // a Ctrl-C while the loop was being set up
+	}
 	return loop.Run()
 }
 

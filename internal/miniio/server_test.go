@@ -449,10 +449,7 @@ print("disconnected", flush=True)
 `
 
 func TestServePythonClient(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed")
-	}
+	python := proctest.NeedTool(t, "python3")
 	srv := startServer(t, "-ping-interval", "300ms", "-ping-timeout", "5s")
 	_, port, _ := net.SplitHostPort(srv.addr)
 	script := filepath.Join(t.TempDir(), "client.py")

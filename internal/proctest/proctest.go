@@ -2,7 +2,7 @@
 // what they print.
 //
 // A program test builds the programs once (Main or Build, from TestMain), starts
-// them (Start, StartCombined, StartPTY), waits for a line of output
+// them (Start, StartCombined, StartPTY, StartOnTerminal), waits for a line of output
 // (WaitFor, WaitMatch) or for the end (ExitCode), and checks that nothing
 // crashed (NoPanic). Every process started here is ended with the test:
 // t.Cleanup kills it by its PID if it is still running. Every wait is
@@ -143,14 +143,22 @@ func (p *Proc) start(t *testing.T) {
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", p.Cmd.Path, err)
 	}
-	p.watch(t, func() {})
+	p.watch(t, nil, func() {})
 }
 
 // watch waits for the program in the background and registers the
-// cleanup that ends it; after runs once it is gone.
-func (p *Proc) watch(t *testing.T, after func()) {
+// cleanup that ends it; after runs once it is gone. When drained is not
+// nil, Done also waits (at most Limit) for it to be closed: for the
+// copying of the program's last output.
+func (p *Proc) watch(t *testing.T, drained <-chan struct{}, after func()) {
 	go func() {
 		p.Cmd.Wait()
+		if drained != nil {
+			select {
+			case <-drained:
+			case <-time.After(Limit): // a child of its own still holds the terminal
+			}
+		}
 		close(p.Done)
 	}()
 	pid := p.Cmd.Process.Pid
@@ -169,8 +177,9 @@ func (p *Proc) watch(t *testing.T, after func()) {
 
 // StartPTY runs cmd with a new pseudo-terminal as its controlling terminal
 // and its stdin, stdout and stderr: what a learner's terminal window is.
-// Everything it prints is collected in p.Stdout; the returned file is the
-// keyboard side: write "\r" to press Enter, "\x03" for Ctrl-C.
+// Everything it prints is collected in p.Stdout, all of it by the time
+// Done is closed; the returned file is the keyboard side: write "\r" to
+// press Enter, "\x03" for Ctrl-C.
 func StartPTY(t *testing.T, cmd *exec.Cmd) (*Proc, *os.File) {
 	t.Helper()
 	p := &Proc{Cmd: cmd, Done: make(chan struct{})}
@@ -183,14 +192,54 @@ func StartPTY(t *testing.T, cmd *exec.Cmd) (*Proc, *os.File) {
 	}
 	copied := make(chan struct{})
 	go func() {
-		io.Copy(&p.Stdout, tty) // ends with an error once the program is gone and tty is closed
+		// Ends with an error (EIO) once nothing holds the terminal's
+		// other side: the program is gone and all it printed is here.
+		io.Copy(&p.Stdout, tty)
 		close(copied)
 	}()
-	p.watch(t, func() {
+	p.watch(t, copied, func() {
 		tty.Close()
 		<-copied
 	})
 	return p, tty
+}
+
+// StartOnTerminal is StartPTY with only stderr on the pseudo-terminal
+// (still the controlling terminal, so /dev/tty is that terminal, as in a
+// learner's window): stdin and stdout stay what cmd has, a pipe and
+// p.Stdout by default, as in `printf hi | tcpclient -step > reply`. What
+// the terminal shows is collected in p.Stderr, all of it by the time Done
+// is closed; the returned file is the keyboard side.
+func StartOnTerminal(t *testing.T, cmd *exec.Cmd) (*Proc, *os.File) {
+	t.Helper()
+	keyboard, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	p := &Proc{Cmd: cmd, Done: make(chan struct{})}
+	if cmd.Stdout == nil {
+		cmd.Stdout = &p.Stdout
+	}
+	cmd.Stderr = tty
+	// A new session (so a process group of its own) whose controlling
+	// terminal is the child's fd 2.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2}
+	if err := cmd.Start(); err != nil {
+		keyboard.Close()
+		tty.Close()
+		t.Fatalf("starting %s on a pseudo-terminal: %v", cmd.Path, err)
+	}
+	tty.Close() // the child has its own copy
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(&p.Stderr, keyboard) // ends with an error (EIO) once the program is gone
+		close(copied)
+	}()
+	p.watch(t, copied, func() {
+		keyboard.Close()
+		<-copied
+	})
+	return p, keyboard
 }
 
 // Run runs cmd to the end (at most Limit) and returns its stdout, stderr

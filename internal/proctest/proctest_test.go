@@ -1,6 +1,7 @@
 package proctest
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -35,4 +36,40 @@ func TestStartWaitExit(t *testing.T) {
 	if got := p.Stderr.String(); got != "oops\n" {
 		t.Errorf("stderr %q, want %q", got, "oops\n")
 	}
+}
+
+// A missing tool fails the test, unless SOCKLAB_ALLOW_MISSING names it
+// (or says all); then the test is skipped with a message naming the
+// variable. Run in a child test binary, where the failure is harmless.
+func TestNeedFailsUnlessAllowed(t *testing.T) {
+	for _, c := range []struct {
+		allow string
+		want  string
+	}{
+		{"", "--- FAIL: TestNeedChild"},
+		{"node", "--- FAIL: TestNeedChild"},
+		{"node, socklab-no-such-tool", "--- SKIP: TestNeedChild"},
+		{"all", "--- SKIP: TestNeedChild"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNeedChild$", "-test.v")
+		cmd.Env = append(os.Environ(), "SOCKLAB_NEED_CHILD=1", AllowMissing+"="+c.allow)
+		out, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out), c.want) {
+			t.Errorf("%s=%q: want %q in:\n%s", AllowMissing, c.allow, c.want, out)
+		}
+		if c.want == "--- SKIP: TestNeedChild" && !strings.Contains(string(out), AllowMissing) {
+			t.Errorf("the skip does not name %s:\n%s", AllowMissing, out)
+		}
+	}
+	if got := NeedTool(t, "sh"); got == "" {
+		t.Error("NeedTool(sh) returned no path")
+	}
+}
+
+func TestNeedChild(t *testing.T) {
+	if os.Getenv("SOCKLAB_NEED_CHILD") == "" {
+		t.Skip("runs only as TestNeedFailsUnlessAllowed's child")
+	}
+	NeedTool(t, "socklab-no-such-tool")
+	t.Log("went on without the tool")
 }

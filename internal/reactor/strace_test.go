@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"socklab/internal/proctest"
 	"socklab/internal/sys"
 	"socklab/internal/tracetest"
 )
@@ -59,9 +60,7 @@ func straceChild() {
 
 // The loop's calls, writev included, are the ones strace sees.
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := tracetest.Command(log, os.Args[0], "-test.run", "^$")
 	cmd.Env = append(os.Environ(), "SOCKLAB_REACTOR_CHILD=1", "GODEBUG=containermaxprocs=0")

@@ -72,3 +72,21 @@ func splitHostPort(s string) (host, port string, err error) {
 	}
 	return host, port, nil
 }
+
+// PortOf is the port of an IPv4 or IPv6 address, 0 for any other kind.
+func PortOf(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
+
+// DualStack reports whether sa is IPv6's "any" address, ::, which also
+// takes IPv4 peers while IPV6_V6ONLY is off.
+func DualStack(sa unix.Sockaddr) bool {
+	a, ok := sa.(*unix.SockaddrInet6)
+	return ok && a.Addr == [16]byte{}
+}

@@ -24,7 +24,7 @@ func Socket(domain, typ, proto int) (int, error) {
 	}
 	fd, err := unix.Socket(domain, typ, proto)
 	if tracing {
-		emit("socket", args, fd, err, fd, "")
+		emit("socket", args, fd, err, fd)
 	}
 	if err == nil {
 		rememberKind(fd, domain, typ)
@@ -41,7 +41,7 @@ func SetsockoptInt(fd, lvl, opt, value int) error {
 	}
 	err := unix.SetsockoptInt(fd, lvl, opt, value)
 	if tracing {
-		emit("setsockopt", args, 0, err, fd, "")
+		emit("setsockopt", args, 0, err, fd)
 	}
 	return err
 }
@@ -57,7 +57,7 @@ func GetsockoptInt(fd, lvl, opt int) (int, error) {
 		if err != nil {
 			val = "0x0" // strace shows the pointer when the call fails
 		}
-		emit("getsockopt", fmt.Sprintf("%s, %s, %s, %s, [4]", fdArg(fd), level(lvl), option(lvl, opt), val), 0, err, fd, "")
+		emit("getsockopt", fmt.Sprintf("%s, %s, %s, %s, [4]", fdArg(fd), level(lvl), option(lvl, opt), val), 0, err, fd)
 	}
 	return v, err
 }
@@ -74,7 +74,7 @@ func Bind(fd int, sa unix.Sockaddr) error {
 		remember(fd, sa, nil)
 	}
 	if tracing {
-		emit("bind", args, 0, err, fd, "")
+		emit("bind", args, 0, err, fd)
 	}
 	return err
 }
@@ -89,7 +89,7 @@ func Listen(fd, backlog int) error {
 	}
 	err := unix.Listen(fd, backlog)
 	if tracing {
-		emit("listen", args, 0, err, fd, "")
+		emit("listen", args, 0, err, fd)
 	}
 	return err
 }
@@ -117,7 +117,7 @@ func Accept4(fd, flags int) (int, unix.Sockaddr, error) {
 			if err == nil {
 				addr, size = Sockaddr(peer), lenInOut(unix.SizeofSockaddrAny, int(r.len))
 			}
-			emit("accept4", fmt.Sprintf("%s, %s, %s, %s", fdArg(fd), addr, size, acceptFlags(flags)), nfd, err, nfd, "")
+			emit("accept4", fmt.Sprintf("%s, %s, %s, %s", fdArg(fd), addr, size, acceptFlags(flags)), nfd, err, nfd)
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -141,7 +141,7 @@ func Connect(fd int, sa unix.Sockaddr) error {
 			remember(fd, nil, sa)
 		}
 		if tracing {
-			emit("connect", args, 0, err, fd, "")
+			emit("connect", args, 0, err, fd)
 		}
 		// A signal can cut a blocking connect short (the kernel restarts
 		// it by itself unless the socket has a send timeout). The
@@ -170,7 +170,7 @@ func Read(fd int, p []byte) (int, error) {
 			if err == nil {
 				buf = Quote(p[:n])
 			}
-			printAt(place, callLine("read", fmt.Sprintf("%s, %s, %d", fdArg(fd), buf, len(p)), n, err, fd, ""))
+			printAt(place, callLine("read", fmt.Sprintf("%s, %s, %d", fdArg(fd), buf, len(p)), n, err, fd))
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -195,7 +195,7 @@ func Write(fd int, p []byte) (int, error) {
 		n, err := unix.Write(fd, p)
 		if tracing {
 			place := ticket() // at once: the peer may answer before we print
-			printAt(place, callLine("write", args, n, err, fd, ""))
+			printAt(place, callLine("write", args, n, err, fd))
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -221,8 +221,11 @@ func Shutdown(fd, how int) error {
 		place = ticket() // before the call: the peer answers our FIN while it runs
 	}
 	err := unix.Shutdown(fd, how)
+	if err == nil {
+		rememberFIN(fd, how)
+	}
 	if tracing {
-		printAt(place, callLine("shutdown", args, 0, err, fd, ""))
+		printAt(place, callLine("shutdown", args, 0, err, fd))
 	}
 	return err
 }
@@ -243,7 +246,7 @@ func Close(fd int) error {
 	err := unix.Close(fd)
 	forget(fd)
 	if tracing {
-		printAt(place, callLine("close", args, 0, err, -1, ""))
+		printAt(place, callLine("close", args, 0, err, -1))
 	}
 	return err
 }
@@ -266,7 +269,7 @@ func Getsockname(fd int) (unix.Sockaddr, error) {
 		if err == nil {
 			addr, size = Sockaddr(sa), lenInOut(unix.SizeofSockaddrAny, int(r.len))
 		}
-		emit("getsockname", fmt.Sprintf("%s, %s, %s", fdArg(fd), addr, size), 0, err, fd, "")
+		emit("getsockname", fmt.Sprintf("%s, %s, %s", fdArg(fd), addr, size), 0, err, fd)
 	}
 	return sa, err
 }
@@ -287,7 +290,7 @@ func Getpeername(fd int) (unix.Sockaddr, error) {
 		if err == nil {
 			addr, size = Sockaddr(sa), lenInOut(unix.SizeofSockaddrAny, int(r.len))
 		}
-		emit("getpeername", fmt.Sprintf("%s, %s, %s", fdArg(fd), addr, size), 0, err, fd, "")
+		emit("getpeername", fmt.Sprintf("%s, %s, %s", fdArg(fd), addr, size), 0, err, fd)
 	}
 	return sa, err
 }

@@ -34,7 +34,7 @@ func EpollCreate1(flags int) (int, error) {
 	fd, _, e := unix.RawSyscall(unix.SYS_EPOLL_CREATE1, uintptr(flags), 0, 0)
 	err := errnoOf(e)
 	if tracing {
-		emit("epoll_create1", args, int(fd), err, -1, "")
+		emit("epoll_create1", args, int(fd), err, -1)
 	}
 	if err != nil {
 		return -1, err
@@ -64,7 +64,7 @@ func EpollCtl(epfd, op, fd int, events uint32) error {
 	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), evp, 0, 0)
 	err := errnoOf(e)
 	if tracing {
-		emit("epoll_ctl", args, 0, err, -1, "")
+		emit("epoll_ctl", args, 0, err, -1)
 	}
 	return err
 }
@@ -91,7 +91,7 @@ func EpollWait(epfd int, events []unix.EpollEvent, msec int) (int, error) {
 		if err == nil {
 			shown = epollEvents(events[:n])
 		}
-		emit(epollWaitName, fmt.Sprintf("%s, %s, %d, %d%s", fdArg(epfd), shown, len(events), msec, epollWaitTail), n, err, -1, "")
+		emit(epollWaitName, fmt.Sprintf("%s, %s, %d, %d%s", fdArg(epfd), shown, len(events), msec, epollWaitTail), n, err, -1)
 		if err == unix.EINTR {
 			retryNote()
 		}
@@ -112,17 +112,13 @@ func Eventfd(initval uint, flags int) (int, error) {
 	fd, _, e := unix.RawSyscall(unix.SYS_EVENTFD2, uintptr(initval), uintptr(flags), 0)
 	err := errnoOf(e)
 	if tracing {
-		emit("eventfd2", args, int(fd), err, -1, "")
+		emit("eventfd2", args, int(fd), err, -1)
 	}
 	if err != nil {
 		return -1, err
 	}
 	return int(fd), nil
 }
-
-// EpollEvents formats a list of epoll events the way strace does, for
-// notes and tests: [{events=EPOLLIN, data={u32=5, u64=5}}].
-func EpollEvents(evs []unix.EpollEvent) string { return epollEvents(evs) }
 
 // epollEvents: strace shows at most -s elements of an array, then "...".
 func epollEvents(evs []unix.EpollEvent) string {
@@ -146,7 +142,7 @@ func epollEvents(evs []unix.EpollEvent) string {
 // right after the event mask; we put the descriptor in its low half.
 func epollEvent(ev unix.EpollEvent) string {
 	u64 := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-	return fmt.Sprintf("{events=%s, data={u32=%d, u64=%d}}", EpollFlags(ev.Events), uint32(ev.Fd), u64)
+	return fmt.Sprintf("{events=%s, data={u32=%d, u64=%d}}", epollFlags(ev.Events), uint32(ev.Fd), u64)
 }
 
 // epollFlagNames is in the order strace prints the bits.
@@ -159,8 +155,8 @@ var epollFlagNames = []bitName{
 	{unix.EPOLLONESHOT, "EPOLLONESHOT"}, {uint64(uint32(unix.EPOLLET)), "EPOLLET"},
 }
 
-// EpollFlags formats an event mask: EPOLLIN|EPOLLOUT, or 0.
-func EpollFlags(m uint32) string { return flagNames(uint64(m), epollFlagNames) }
+// epollFlags formats an event mask: EPOLLIN|EPOLLOUT, or 0.
+func epollFlags(m uint32) string { return flagNames(uint64(m), epollFlagNames) }
 
 func epollOp(op int) string {
 	switch op {

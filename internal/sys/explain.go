@@ -2,11 +2,13 @@ package sys
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,8 +47,10 @@ var about = map[string]string{
 // fdInfo remembers, for -explain and -step, the addresses a descriptor was
 // given, so the hints can name a port without extra system calls.
 type fdInfo struct {
-	local, peer unix.Sockaddr
-	ssKind      string // ss's option for this socket's kind: "t" TCP, "u" UDP, "x" unix; "" not known
+	local, peer  unix.Sockaddr
+	ssKind       string // ss's option for this socket's kind: "t" TCP, "u" UDP, "x" unix; "" not known
+	finSent      bool   // shutdown(SHUT_WR or SHUT_RDWR) was called: this end closed first
+	timeWaitSaid bool   // timeWaitNote was printed for it
 }
 
 var (
@@ -90,6 +94,33 @@ func rememberKind(fd, domain, typ int) {
 	fdMu.Unlock()
 }
 
+// rememberFIN notes a shutdown that sent FIN, so that -explain can say
+// where the connection went once the descriptor reports CLOSE.
+func rememberFIN(fd, how int) {
+	if !explain || how == unix.SHUT_RD {
+		return
+	}
+	fdMu.Lock()
+	info := fds[fd]
+	info.finSent = true
+	fds[fd] = info
+	fdMu.Unlock()
+}
+
+// firstCloseAfterFIN reports whether fd sent FIN first and this is the
+// first time -explain shows it in CLOSE: timeWaitNote is said once.
+func firstCloseAfterFIN(fd int) bool {
+	fdMu.Lock()
+	defer fdMu.Unlock()
+	info := fds[fd]
+	if !info.finSent || info.timeWaitSaid {
+		return false
+	}
+	info.timeWaitSaid = true
+	fds[fd] = info
+	return true
+}
+
 func forget(fd int) {
 	if !explain && !stepping {
 		return
@@ -105,11 +136,8 @@ func lookup(fd int) fdInfo {
 	return fds[fd]
 }
 
-func writeExplanation(b *strings.Builder, name string, fd int, err error, why string) {
-	text := why
-	if text == "" {
-		text = about[name]
-	}
+func writeExplanation(b *strings.Builder, name string, fd int, err error) {
+	text := about[name]
 	if err != nil {
 		text = Describe(err)
 		if h := Hint(err); h != "" {
@@ -122,7 +150,7 @@ func writeExplanation(b *strings.Builder, name string, fd int, err error, why st
 	if fd < 0 {
 		return
 	}
-	state, info, ok := TCPState(fd)
+	state, info, ok := tcpState(fd)
 	if !ok {
 		return
 	}
@@ -131,7 +159,20 @@ func writeExplanation(b *strings.Builder, name string, fd int, err error, why st
 		line += fmt.Sprintf(" (accept queue: %d waiting, room for %d)", info.AcceptQueue, info.Backlog)
 	}
 	b.WriteString(paint(explainColor, line+"  [getsockopt TCP_INFO]") + "\n")
+	if state == "CLOSE" && firstCloseAfterFIN(fd) {
+		b.WriteString(paint(explainColor, timeWaitNote) + "\n")
+	}
 }
+
+// timeWaitNote explains the CLOSE that TCP_INFO reports once a connection
+// this end closed first has ended, where ss shows TIME-WAIT. The kernel
+// hands the connection's last 60 seconds to a small TIME_WAIT record of
+// its own (it answers a late FIN and keeps the 4-tuple from being reused
+// too soon); the socket behind our descriptor is done with it and says
+// CLOSE. After close(2) even the descriptor is gone, and only ss can
+// show the record.
+const timeWaitNote = "    # CLOSE is this descriptor's view: we sent FIN first, so the kernel keeps the connection itself\n" +
+	"    # in TIME_WAIT for about 60 s, without any descriptor (see it: ss -tan state time-wait)"
 
 // -step reads Enter from the terminal, /dev/tty, not from stdin, which
 // may carry the data being sent. The terminal is opened for each pause
@@ -148,7 +189,11 @@ func openTTY() error {
 	return nil
 }
 
-// waitForEnter reads one line from the terminal.
+// waitForEnter reads one line from the terminal. It returns errStopping,
+// without a line, once a stop signal has arrived (see OnStopSignal): it
+// waits in poll(2) with a short timeout, not in read(2), so that it can
+// notice. (A signal cannot be relied on to interrupt the read: Go
+// delivers it to whichever thread it likes.)
 func waitForEnter() error {
 	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -157,9 +202,19 @@ func waitForEnter() error {
 	defer unix.Close(fd)
 	buf := make([]byte, 256)
 	for {
+		if stopping.Load() {
+			return errStopping
+		}
+		ready, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 100)
+		if err == unix.EINTR || (err == nil && ready == 0) {
+			continue // a signal, or 100 ms without a key: look at stopping again
+		}
+		if err != nil {
+			return err
+		}
 		n, err := unix.Read(fd, buf)
 		if err == unix.EINTR {
-			continue // a signal came while waiting: keep waiting
+			continue // a signal came while reading: keep waiting
 		}
 		if err != nil {
 			return err
@@ -173,15 +228,32 @@ func waitForEnter() error {
 	}
 }
 
-var stepMu sync.Mutex
+var errStopping = errors.New("stopping on a signal")
+
+var (
+	stepMu    sync.Mutex
+	prompting atomic.Bool // a prompt is on the screen, waiting for Enter
+)
 
 // pause is -step: show the call about to be made and wait for Enter.
+//
+// A stop signal (OnStopSignal) ends the wait at once. The call that was
+// waiting is then held back until the program's stop function has
+// returned: a shutdown that closes the socket and exits must not race a
+// call on that socket (without -step the call would have been blocked in
+// the kernel anyway), and one that hands the work to an event loop (the
+// miniio server) lets the loop go on once it has.
 func pause(name, args string, fd int) {
-	if !stepping {
+	if !stepping || stopping.Load() {
 		return
 	}
 	stepMu.Lock()
-	defer stepMu.Unlock()
+	if stopping.Load() {
+		// The signal came while another call's prompt waited.
+		stepMu.Unlock()
+		<-stopDone
+		return
+	}
 	var b strings.Builder
 	b.WriteString(paint(explainColor, "next: ") + paint(callColor, name) + "(" + args + ")\n")
 	if text := about[name]; text != "" {
@@ -192,24 +264,34 @@ func pause(name, args string, fd int) {
 	}
 	b.WriteString(paint(explainColor, "[press Enter to make the call]"))
 	printRaw(b.String())
-	if err := waitForEnter(); err != nil {
+	prompting.Store(true)
+	err := waitForEnter()
+	prompting.Store(false)
+	stepMu.Unlock()
+	switch {
+	case err == errStopping:
+		<-stopDone // stopStepping has ended the prompt's line
+	case err != nil:
 		printRaw("\n")
 		stepping = false // the terminal went away: carry on without pausing
+	}
+}
+
+// stopStepping ends -step for good, at once: no new prompt, and the one
+// on the screen, if any, stops waiting. Its line is ended here, so that
+// what the shutdown prints starts on a line of its own.
+func stopStepping() {
+	if stopping.Swap(true) || !stepping {
+		return
+	}
+	if prompting.Load() {
+		printRaw("\n")
 	}
 }
 
 // ssCommand suggests the ss command that shows what the call changes.
 func ssCommand(name string, fd int) string {
 	info := lookup(fd)
-	port := func(sa unix.Sockaddr) int {
-		switch a := sa.(type) {
-		case *unix.SockaddrInet4:
-			return a.Port
-		case *unix.SockaddrInet6:
-			return a.Port
-		}
-		return 0
-	}
 	kind := info.ssKind
 	if kind == "" {
 		kind = "t"
@@ -223,12 +305,12 @@ func ssCommand(name string, fd int) string {
 		return "ss -xp"
 	case kind == "x":
 		return ""
-	case port(info.local) != 0 && (name == "listen" || name == "accept4"):
-		return fmt.Sprintf("ss -%slnp 'sport = :%d'", kind, port(info.local))
-	case port(info.local) != 0:
-		return fmt.Sprintf("ss -%sanp 'sport = :%d or dport = :%d'", kind, port(info.local), port(info.local))
-	case port(info.peer) != 0:
-		return fmt.Sprintf("ss -%sanp 'dport = :%d'", kind, port(info.peer))
+	case PortOf(info.local) != 0 && (name == "listen" || name == "accept4"):
+		return fmt.Sprintf("ss -%slnp 'sport = :%d'", kind, PortOf(info.local))
+	case PortOf(info.local) != 0:
+		return fmt.Sprintf("ss -%sanp 'sport = :%d or dport = :%d'", kind, PortOf(info.local), PortOf(info.local))
+	case PortOf(info.peer) != 0:
+		return fmt.Sprintf("ss -%sanp 'dport = :%d'", kind, PortOf(info.peer))
 	case name == "connect":
 		return "ss -" + kind + "anp"
 	}

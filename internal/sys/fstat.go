@@ -25,7 +25,7 @@ func Fstat(fd int) (unix.Stat_t, error) {
 		if err == nil {
 			val = statArg(st)
 		}
-		emit("fstat", fdArg(fd)+", "+val, 0, err, fd, "")
+		emit("fstat", fdArg(fd)+", "+val, 0, err, fd)
 	}
 	return st, err
 }

@@ -23,7 +23,7 @@ func Kqueue() (int, error) {
 	}
 	fd, err := unix.Kqueue()
 	if tracing {
-		emit("kqueue", "", fd, err, -1, "")
+		emit("kqueue", "", fd, err, -1)
 	}
 	return fd, err
 }
@@ -46,7 +46,7 @@ func Kevent(kq int, changes, events []unix.Kevent_t, timeout *unix.Timespec) (in
 			got = kevents(events[:n])
 		}
 		emit("kevent", fmt.Sprintf("%s, %s, %d, %s, %d, %s", fdArg(kq), kevents(changes), len(changes),
-			got, len(events), timespec(timeout)), n, err, -1, "")
+			got, len(events), timespec(timeout)), n, err, -1)
 		if err == unix.EINTR {
 			retryNote()
 		}

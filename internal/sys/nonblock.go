@@ -21,7 +21,7 @@ func SetNonblock(fd int) error {
 	}
 	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, unix.O_RDWR|unix.O_NONBLOCK)
 	if tracing {
-		emit("fcntl", args, 0, err, fd, "")
+		emit("fcntl", args, 0, err, fd)
 	}
 	return err
 }

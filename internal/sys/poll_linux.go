@@ -25,7 +25,7 @@ func PollIn(fd int, d time.Duration) (bool, error) {
 		n, err := unix.Ppoll(fds, &ts, nil)
 		if tracing {
 			// strace adds what came back: ([{fd=5, revents=POLLIN}], left {…}), or (Timeout).
-			line := callLine("ppoll", args, n, err, fd, "")
+			line := callLine("ppoll", args, n, err, fd)
 			if err == nil {
 				after := " (Timeout)"
 				if n > 0 {

@@ -23,7 +23,7 @@ func PollIn(fd int, d time.Duration) (bool, error) {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		n, err := unix.Poll(fds, msec)
 		if tracing {
-			line := callLine("poll", args, n, err, fd, "")
+			line := callLine("poll", args, n, err, fd)
 			if err == nil {
 				after := " (Timeout)"
 				if n > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"socklab/internal/proctest"
 	"socklab/internal/sys"
 	"socklab/internal/tracetest"
 )
@@ -22,7 +23,14 @@ func TestMain(m *testing.M) {
 		makeCalls()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	if os.Getenv("SOCKLAB_STUCK_STOP") != "" {
+		stuckStop()
+	}
+	code := m.Run()
+	if progsDir != "" {
+		os.RemoveAll(progsDir)
+	}
+	os.Exit(code)
 }
 
 // makeCalls is a whole TCP conversation inside one process, plus the
@@ -62,9 +70,7 @@ func makeCalls() {
 }
 
 func TestTraceMatchesStrace(t *testing.T) {
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := tracetest.Command(log, os.Args[0])
 	cmd.Env = append(os.Environ(), "SOCKLAB_CALLS=1", "GODEBUG=containermaxprocs=0")

@@ -2,12 +2,12 @@
 
 package sys
 
-// TCPInfo is the part of the kernel's struct tcp_info that -explain shows.
-type TCPInfo struct {
+// tcpInfo is the part of the kernel's struct tcp_info that -explain shows.
+type tcpInfo struct {
 	AcceptQueue int
 	Backlog     int
 }
 
-// TCPState is Linux-only (getsockopt TCP_INFO); elsewhere -explain shows
+// tcpState is Linux-only (getsockopt TCP_INFO); elsewhere -explain shows
 // the plain-language line without the state.
-func TCPState(fd int) (state string, info *TCPInfo, ok bool) { return "", nil, false }
+func tcpState(fd int) (state string, info *tcpInfo, ok bool) { return "", nil, false }

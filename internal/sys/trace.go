@@ -109,12 +109,12 @@ func fdArg(fd int) string { return paint(numberColor, itoa(fd)) }
 
 // emit prints one finished call: name(args) = result, then the
 // explanation lines when -explain is on. err is the call's error.
-func emit(name, args string, ret int, err error, fd int, why string) {
-	printRaw(callLine(name, args, ret, err, fd, why))
+func emit(name, args string, ret int, err error, fd int) {
+	printRaw(callLine(name, args, ret, err, fd))
 }
 
 // callLine is the text emit prints.
-func callLine(name, args string, ret int, err error, fd int, why string) string {
+func callLine(name, args string, ret int, err error, fd int) string {
 	var b strings.Builder
 	b.WriteString(paint(callColor, name))
 	b.WriteByte('(')
@@ -123,7 +123,7 @@ func callLine(name, args string, ret int, err error, fd int, why string) string 
 	b.WriteString(result(ret, err))
 	b.WriteByte('\n')
 	if explain {
-		writeExplanation(&b, name, fd, err, why)
+		writeExplanation(&b, name, fd, err)
 	}
 	return b.String()
 }

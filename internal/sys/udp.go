@@ -29,7 +29,7 @@ func Sendto(fd int, p []byte, flags int, to unix.Sockaddr) (int, error) {
 		}
 		n, err := sendto(fd, p, flags, raw, rawLen)
 		if tracing {
-			emit("sendto", args, n, err, fd, "")
+			emit("sendto", args, n, err, fd)
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -68,7 +68,7 @@ func Recvfrom(fd int, p []byte, flags int) (n int, from unix.Sockaddr, err error
 					addr = Sockaddr(from)
 				}
 			}
-			emit("recvfrom", fmt.Sprintf("%s, %s, %d, %s, %s, %s", fdArg(fd), buf, len(p), msgFlags(flags), addr, size), n, err, fd, "")
+			emit("recvfrom", fmt.Sprintf("%s, %s, %d, %s, %s, %s", fdArg(fd), buf, len(p), msgFlags(flags), addr, size), n, err, fd)
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -94,7 +94,7 @@ func SetsockoptTimeval(fd, lvl, opt int, d time.Duration) error {
 	}
 	err := unix.SetsockoptTimeval(fd, lvl, opt, &tv)
 	if tracing {
-		emit("setsockopt", args, 0, err, fd, "")
+		emit("setsockopt", args, 0, err, fd)
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"socklab/internal/proctest"
 	"socklab/internal/sys"
 	"socklab/internal/tracetest"
 )
@@ -119,9 +120,7 @@ func unixCalls() {
 // runHelper runs one helper under strace and compares the two traces.
 func runHelper(t *testing.T, name string, extraKinds []string, env ...string) string {
 	t.Helper()
-	if err := tracetest.Available(); err != nil {
-		t.Fatal(err)
-	}
+	proctest.Need(t, "strace", tracetest.Available())
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := tracetest.Command(log, os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), append(env, "SOCKLAB_HELPER="+name, "SOCKLAB_HELPER_ID="+filepath.Base(t.TempDir()),
@@ -214,7 +213,7 @@ func TestUnixAddrRefusesWhatWouldBeCut(t *testing.T) {
 // say so. (Run by CI's cross-compilation, checked here by building.)
 func TestOtherSystemsBuild(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds for two other systems")
+		t.Skip("-short: not building for darwin and freebsd (slow)")
 	}
 	for _, goos := range []string{"darwin", "freebsd"} {
 		cmd := exec.Command("go", "vet", ".")

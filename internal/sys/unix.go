@@ -70,7 +70,7 @@ func Socketpair(domain, typ, proto int) ([2]int, error) {
 		if err == nil {
 			pair = "[" + fdArg(int(fds[0])) + ", " + fdArg(int(fds[1])) + "]"
 		}
-		emit("socketpair", args+", "+pair, 0, err, -1, "")
+		emit("socketpair", args+", "+pair, 0, err, -1)
 	}
 	if err != nil {
 		return [2]int{-1, -1}, err
@@ -90,7 +90,7 @@ func OpenRead(path string) (int, error) {
 	}
 	fd, err := unix.Openat(unix.AT_FDCWD, path, flags, 0)
 	if tracing {
-		emit("openat", args, fd, err, -1, "")
+		emit("openat", args, fd, err, -1)
 	}
 	return fd, err
 }
@@ -123,7 +123,7 @@ func Sendmsg(fd int, p, oob []byte, to unix.Sockaddr, flags int) (int, error) {
 			n = ^uintptr(0)
 		}
 		if tracing {
-			emit("sendmsg", args, int(n), err, fd, "")
+			emit("sendmsg", args, int(n), err, fd)
 		}
 		if err == unix.EINTR {
 			retryNote()
@@ -175,7 +175,7 @@ func Recvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, from uni
 				args = fmt.Sprintf("%s, {msg_name=%s, msg_namelen=%d => %d, %s, %s, msg_flags=%s}, %s",
 					fdArg(fd), name, unix.SizeofSockaddrAny, r.len, iovArg(p, n), controlArg(oob, oobn), msgFlags(recvflags), msgFlags(flags))
 			}
-			emit("recvmsg", args, n, err, fd, "")
+			emit("recvmsg", args, n, err, fd)
 		}
 		if err == unix.EINTR {
 			retryNote()

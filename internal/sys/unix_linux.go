@@ -43,7 +43,7 @@ func GetsockoptPeerCred(fd int) (PeerCred, error) {
 		if err == nil {
 			val = c.String()
 		}
-		emit("getsockopt", fmt.Sprintf("%s, SOL_SOCKET, SO_PEERCRED, %s, [%d]", fdArg(fd), val, size), 0, err, fd, "")
+		emit("getsockopt", fmt.Sprintf("%s, SOL_SOCKET, SO_PEERCRED, %s, [%d]", fdArg(fd), val, size), 0, err, fd)
 	}
 	return c, err
 }

@@ -58,7 +58,7 @@ func Writev(fd int, bufs [][]byte) (int, error) {
 			n = 0
 		}
 		if tracing {
-			emit("writev", args, n, err, fd, "")
+			emit("writev", args, n, err, fd)
 		}
 		if err == unix.EINTR {
 			retryNote()

@@ -3,32 +3,33 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 // The promise of this package is "the same bytes socket.io puts on the
 // wire". These tests hold it to that by asking socket.io's own parsers
 // (engine.io-parser and socket.io-parser, run by node from the socket.io
 // benchmark's node_modules) to write the same packets and to read ours.
-// Without node or those modules they are skipped, saying how to get them.
+// Without node or those modules they fail, saying how to get them
+// (SOCKLAB_ALLOW_MISSING=node,socket.io-parser skips them instead).
 
 // socketIOParser runs testdata/socketio_parser.js over req.
 func socketIOParser(t *testing.T, req any) (encoded []string, decoded []nodeDecoded) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
+	node := proctest.NeedTool(t, "node")
 	modules, err := filepath.Abs("../../bench/socketio/node_modules")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(modules, "socket.io-parser")); err != nil {
-		t.Skip("socket.io's parsers are not installed: run `npm ci` in bench/socketio")
+		proctest.Need(t, "socket.io-parser", fmt.Errorf("%v: run `npm ci --prefix bench/socketio`", err))
 	}
 	in, err := json.Marshal(req)
 	if err != nil {

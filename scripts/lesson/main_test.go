@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"socklab/internal/proctest"
 )
 
 const fixture = "testdata/two-terminals.md"
@@ -74,9 +76,7 @@ func TestBadArguments(t *testing.T) {
 
 // TestTmux sets the lesson up on a private tmux server and looks at the panes.
 func TestTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed")
-	}
+	proctest.NeedTool(t, "tmux")
 	socket := fmt.Sprintf("socklab-test-%d", os.Getpid())
 	tmuxCmd := func(args ...string) string {
 		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()

@@ -1,0 +1,48 @@
+package sys
+
+import (
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// stopping is set once SIGINT or SIGTERM has started the program's
+// shutdown: from then on -step no longer waits for Enter. stopDone is
+// closed when the stop function has returned.
+var (
+	stopping atomic.Bool
+	stopDone = make(chan struct{})
+)
+
+// OnStopSignal runs stop in a goroutine of its own when SIGINT (Ctrl-C)
+// or SIGTERM arrives (SignalName names it for a note). From that moment
+// -step stops pausing, and a prompt already waiting for Enter gives up,
+// so the calls stop makes (a traced close, say) go through at once; the
+// call that prompt was for waits until stop has returned. A
+// second signal is no longer caught: it ends the program at once, the
+// way an unhandled Ctrl-C does.
+func OnStopSignal(stop func(sig os.Signal)) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, unix.SIGINT, unix.SIGTERM)
+	go func() {
+		sig := <-signals
+		signal.Reset(unix.SIGINT, unix.SIGTERM)
+		stopStepping()
+		stop(sig)
+		close(stopDone)
+	}()
+}
+
+// SignalName is the signal's name as strace and kill -l spell it:
+// "SIGINT", "SIGTERM".
+func SignalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return sig.String()
+}
