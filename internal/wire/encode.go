@@ -140,18 +140,20 @@ func AppendPacket(dst []byte, p Packet) ([]byte, error) {
 		return AppendClose(dst, p.Reason), nil
 	case Ping:
 		if p.Probe {
-			return append(dst, "2probe"...), nil
+			return AppendPingProbe(dst), nil
 		}
 		return AppendPing(dst), nil
 	case Pong:
 		if p.Probe {
-			return append(dst, "3probe"...), nil
+			return AppendPongProbe(dst), nil
 		}
 		return AppendPong(dst), nil
 	case Message:
 		return appendMessage(dst, p)
-	case Upgrade, Noop:
-		return append(dst, byte(p.Engine)), nil
+	case Upgrade:
+		return AppendUpgrade(dst), nil
+	case Noop:
+		return AppendNoop(dst), nil
 	}
 	return dst, perr("unknown packet type " + strconv.QuoteRune(rune(p.Engine)))
 }
