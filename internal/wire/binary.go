@@ -147,7 +147,7 @@ func (a *Assembler) Add(attachment []byte) (b Binary, done bool, err error) {
 		return Binary{}, false, perr(fmt.Sprintf("binary attachments exceed maxPayload %d", max))
 	}
 	a.size += len(attachment)
-	a.atts = append(a.atts, slices.Clone(attachment))
+	a.atts = append(a.atts, append([]byte{}, attachment...)) // never nil, even when empty
 	if a.Waiting() > 0 {
 		return Binary{}, false, nil
 	}
