@@ -194,3 +194,12 @@ func AppendUpgrade(dst []byte) []byte { return append(dst, byte(Upgrade)) }
 
 // AppendNoop writes NOOP: `6`.
 func AppendNoop(dst []byte) []byte { return append(dst, byte(Noop)) }
+
+// String is the packet as a payload spells it, for logs and test failures:
+// the text, or `b` and base64.
+func (p PollPacket) String() string {
+	if p.Binary {
+		return "b" + pollBase64.EncodeToString(p.Data)
+	}
+	return string(p.Data)
+}
