@@ -35,6 +35,9 @@ func AppendOpen(dst []byte, h Handshake) ([]byte, error) {
 	if !ok {
 		return dst[:start], perr("OPEN sid is not valid UTF-8")
 	}
+	if dst, ok = appendUpgrades(dst, h.Upgrades); !ok {
+		return dst[:start], perr("OPEN upgrades are not valid UTF-8")
+	}
 	dst = append(dst, `,"pingInterval":`...)
 	dst = strconv.AppendInt(dst, interval, 10)
 	dst = append(dst, `,"pingTimeout":`...)

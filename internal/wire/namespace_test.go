@@ -260,3 +260,23 @@ func TestSocketIORefusalsComparedWithSocketIO(t *testing.T) {
 		}
 	}
 }
+
+// A namespaced event costs one allocation more than a plain one: the
+// namespace's string, next to the event name's.
+func TestNamespacedParseAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	text := []byte(`42/admin,["chat",{"user":"ada","text":"hello, world","ts":1700000000}]`)
+	var p Packet
+	if n := testing.AllocsPerRun(100, func() { _ = p.ParseSocketIO(text) }); n > 2 {
+		t.Errorf("parsing a namespaced event into a reused Packet: %v allocations, want at most 2", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = p.ParseSocketIO(chatText) }); n > 1 {
+		t.Errorf("parsing a plain event with ParseSocketIO: %v allocations, want at most 1 (the name)", n)
+	}
+	dst := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { dst, _ = AppendEventTo(dst[:0], "/admin", 17, "chat", chatArg) }); n != 0 {
+		t.Errorf("writing a namespaced event: %v allocations, want 0", n)
+	}
+}

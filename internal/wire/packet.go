@@ -105,6 +105,7 @@ type Handshake struct {
 	PingInterval time.Duration // how often the server sends PING (whole milliseconds on the wire)
 	PingTimeout  time.Duration // how long it waits for PONG before it gives up
 	MaxPayload   int           // the largest packet text the server accepts
+	Upgrades     []string      // transports to upgrade to (["websocket"] on long-polling); nil: not written
 }
 
 // Packet is one decoded packet. Which fields mean something depends on the
@@ -267,8 +268,10 @@ func (p *Packet) parseOpen(b []byte) error {
 			var n int64
 			n, err = intValue(value, "OPEN maxPayload", maxPayloadLimit)
 			h.MaxPayload = int(n)
+		case "upgrades":
+			h.Upgrades, err = upgradesValue(value)
 		}
-		// Other keys (a socket.io server adds "upgrades") are ignored.
+		// Other keys are ignored.
 		return err
 	})
 	if err != nil {

@@ -183,6 +183,57 @@ func AppendPayload(dst []byte, packets ...PollPacket) ([]byte, error) {
 // ParseSocketIO reads these four; ParsePacket, for miniio's TCP, where
 // nothing is upgraded, refuses them.
 
+// The OPEN packet of a long-polling session names the transport it may
+// upgrade to, right after the sid, where socket.io puts it:
+//
+//	0{"sid":"…","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}
+//
+// Handshake.Upgrades holds the list; nil leaves the key out (miniio's TCP
+// OPEN), an empty non-nil list writes "upgrades":[] (socket.io's OPEN on a
+// WebSocket). Reading, an empty list comes back as nil.
+
+// upgradesValue reads the OPEN packet's "upgrades": an array of strings.
+func upgradesValue(value []byte) ([]string, error) {
+	bad := perr("OPEN upgrades must be an array of strings")
+	if value[0] != '[' {
+		return nil, bad
+	}
+	elems, err := appendElements(nil, value, 1, true)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range elems {
+		if e[0] != '"' {
+			return nil, bad
+		}
+		name, err := decodeString(e)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// appendUpgrades writes `,"upgrades":[…]` unless upgrades is nil.
+func appendUpgrades(dst []byte, upgrades []string) ([]byte, bool) {
+	if upgrades == nil {
+		return dst, true
+	}
+	dst = append(dst, `,"upgrades":[`...)
+	for i, u := range upgrades {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		if dst, ok = appendString(dst, u); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, ']'), true
+}
+
 // AppendPingProbe writes `2probe`, the client's test of a new WebSocket.
 func AppendPingProbe(dst []byte) []byte { return append(dst, "2probe"...) }
 

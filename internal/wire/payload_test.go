@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const rs = "\x1e"
@@ -267,6 +269,38 @@ func BenchmarkSplitPayloadBinary(b *testing.B) {
 	for b.Loop() {
 		if dst, err = SplitPayload(dst[:0], payload, 0, 0); err != nil || len(dst) != 32 {
 			b.Fatal(len(dst), err)
+		}
+	}
+}
+
+// The OPEN of a long-polling session lists "upgrades" right after the sid,
+// as engine.io's server writes it (JSON.stringify of {sid, upgrades,
+// pingInterval, pingTimeout, maxPayload}).
+func TestOpenWithUpgrades(t *testing.T) {
+	h := Handshake{SID: "lv_VI97HAXpY6yYWAAAC", Upgrades: []string{"websocket"},
+		PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, MaxPayload: 1000000}
+	text := `0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}`
+	if got := mustText(AppendOpen(nil, h)); got != text {
+		t.Errorf("AppendOpen = %s\nwant %s", got, text)
+	}
+	for _, parse := range []func([]byte) (Packet, error){ParsePacket, ParseSocketIO} {
+		p, err := parse([]byte(text))
+		if err != nil || !reflect.DeepEqual(p.Handshake, h) {
+			t.Errorf("parsing %s: %#v, %v", text, p.Handshake, err)
+		}
+	}
+	h.Upgrades = []string{}
+	if got := mustText(AppendOpen(nil, h)); got != `0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}` {
+		t.Errorf("AppendOpen with no upgrades = %s", got)
+	}
+	h.Upgrades = []string{"web\xffsocket"}
+	if b, err := AppendOpen([]byte("x"), h); err == nil || string(b) != "x" {
+		t.Errorf("bad UTF-8 in upgrades: %q, %v", b, err)
+	}
+	for _, bad := range []string{`"websocket"`, `[1]`, `null`, `["a",{}]`} {
+		text := `0{"sid":"s","upgrades":` + bad + `,"pingInterval":1,"pingTimeout":2,"maxPayload":3}`
+		if _, err := ParsePacket([]byte(text)); err == nil || err.Error() != "OPEN upgrades must be an array of strings" {
+			t.Errorf("ParsePacket(%s): %v", text, err)
 		}
 	}
 }
