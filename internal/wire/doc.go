@@ -59,8 +59,8 @@
 // In a browser this layer also carries the long-polling to WebSocket
 // upgrade: the new WebSocket's first packets are `2probe` and `3probe`, the
 // pending poll is released with NOOP `6`, and UPGRADE `5` switches over
-// (payload.go draws the whole exchange). miniio's TCP speaks TCP from the
-// start, so there is nothing to upgrade there.
+// (payload.go draws the whole exchange). miniio on TCP has one transport
+// from the start, so there is nothing to upgrade there.
 //
 // # Layer 3: the event packet (socket.io's layer)
 //
