@@ -57,7 +57,10 @@
 //	4…   MESSAGE: the rest of the text is one packet of layer 3
 //
 // In a browser this layer also carries the long-polling to WebSocket
-// upgrade; miniio speaks TCP from the start, so there is nothing to upgrade.
+// upgrade: the new WebSocket's first packets are `2probe` and `3probe`, the
+// pending poll is released with NOOP `6`, and UPGRADE `5` switches over
+// (payload.go draws the whole exchange). miniio on TCP has one transport
+// from the start, so there is nothing to upgrade there.
 //
 // # Layer 3: the event packet (socket.io's layer)
 //
@@ -79,17 +82,65 @@
 // array whose first element is the event name and the rest are the
 // arguments the sender passed to emit.
 //
-// socket.io also has namespaces (`40/admin,`) and binary attachments
-// (`451-[…]`); miniio has neither and refuses such packets with a clear
-// error rather than misreading them.
+// # Namespaces: several sockets on one connection
+//
+// A page that calls io("/admin") next to io("/") shares one connection, and
+// every packet names its namespace, right after the type and always with a
+// comma (the main namespace "/" is the one written as nothing):
+//
+//	40/admin,{"token":"abc"}                      CONNECT to /admin
+//	44/random,{"message":"Invalid namespace"}     no such namespace
+//	42/admin,17["chat","hi"]                      EVENT in /admin, ack id 17 after the comma
+//	43/admin,17["ok"]                             its ACK
+//	41/admin,                                     DISCONNECT from /admin only
+//
+// # Binary: a placeholder in the text, the bytes after it
+//
+// emit("file", buf) with a Buffer cannot go as JSON. socket.io sends the
+// text with a numbered placeholder, and then the bytes as their own
+// message: on a WebSocket, a binary frame; on long-polling, a `b` packet in
+// base64. In the devtools:
+//
+//	451-["file",{"_placeholder":true,"num":0}]     BINARY_EVENT, 1 attachment follows
+//	(binary frame, 3 bytes: 01 02 03)             attachment 0
+//
+// The `1-` counts the attachments; the receiver holds the packet until all
+// have come ([Assembler]). BINARY_ACK `6` is the same for an ack:
+// `461-17[{"_placeholder":true,"num":0}]`.
+//
+// miniio's TCP envelope stays text only: the 4-byte frame of lesson 10
+// carries UTF-8 packet text and has no flag to say "these bytes are an
+// attachment". A transport on that envelope refuses a binary packet with a
+// clear reason (say, "binary attachments need WebSocket or long-polling")
+// rather than inventing a second kind of frame, so a []byte argument
+// travels over socket.io's own transports only. This package still parses
+// the header; refusing it is the transport's call.
+//
+// # Long-polling: many packets in one HTTP body
+//
+// Without a WebSocket, the browser asks with GET and sends with POST, and
+// one body carries several packets joined by the record separator, byte
+// 0x1e (devtools shows it as a small box, or nothing):
+//
+//	2␞42["chat","hi"]␞451-["file",{"_placeholder":true,"num":0}]␞bAQID
+//
+// That is a PING, an EVENT, and a BINARY_EVENT with its attachment (bytes
+// 01 02 03 in base64). [SplitPayload] cuts a body into packets, bounded in
+// size and count, and [AppendPayload] joins them.
 //
 // # Reading and writing packets
 //
 // [ParsePacket] turns packet text into a [Packet]; [Packet.Parse] does the
-// same reusing one Packet's memory, for the event loop. The Append functions
+// same reusing one Packet's memory, for the event loop. Both read miniio's
+// TCP core and refuse namespaces, binary and upgrade packets, so a program
+// that knows nothing of them cannot misread them; [ParseSocketIO] reads all
+// of socket.io, and the program then looks at [Packet.Namespace] and the
+// binary types. The Append functions
 // ([AppendEvent], [AppendAck], [AppendOpen], …) write packet text at the end
 // of a byte slice the caller owns, so the hot path allocates nothing, and
-// [AppendPacket] writes any Packet. Event arguments stay raw JSON
+// [AppendPacket] writes any Packet; [AppendEventTo] and its kin write into a
+// namespace, and [AppendEventValues] turns []byte arguments into
+// placeholders and attachments. Event arguments stay raw JSON
 // ([encoding/json.RawMessage]): this package checks that they are valid
 // JSON and leaves their meaning to the program.
 //

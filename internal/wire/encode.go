@@ -35,6 +35,9 @@ func AppendOpen(dst []byte, h Handshake) ([]byte, error) {
 	if !ok {
 		return dst[:start], perr("OPEN sid is not valid UTF-8")
 	}
+	if dst, ok = appendUpgrades(dst, h.Upgrades); !ok {
+		return dst[:start], perr("OPEN upgrades are not valid UTF-8")
+	}
 	dst = append(dst, `,"pingInterval":`...)
 	dst = strconv.AppendInt(dst, interval, 10)
 	dst = append(dst, `,"pingTimeout":`...)
@@ -79,15 +82,7 @@ func AppendPong(dst []byte) []byte { return append(dst, byte(Pong)) }
 // JSON object, as the client's auth (`40{"token":"abc"}`) or the server's
 // welcome (`40{"sid":"x"}`).
 func AppendConnect(dst []byte, data json.RawMessage) ([]byte, error) {
-	if len(data) == 0 {
-		return append(dst, '4', '0'), nil
-	}
-	data = trimSpace(data)
-	if err := checkJSON(data, '{', "CONNECT payload"); err != nil {
-		return dst, err
-	}
-	dst = append(dst, '4', '0')
-	return append(dst, data...), nil
+	return AppendConnectTo(dst, "", data)
 }
 
 // AppendDisconnect writes DISCONNECT: `41`.
@@ -110,27 +105,7 @@ func AppendConnectError(dst []byte, message string) []byte {
 // name may be any UTF-8 string except the reserved ones (IsReserved). Each
 // argument must be one valid JSON value; whitespace around it is dropped.
 func AppendEvent(dst []byte, ackID int, name string, args ...json.RawMessage) ([]byte, error) {
-	if IsReserved(name) {
-		return dst, perr(`reserved event name "` + name + `"`)
-	}
-	if ackID != NoAck && (ackID < 0 || ackID > MaxAckID) {
-		return dst, perr("ack id out of range")
-	}
-	start := len(dst)
-	dst = append(dst, '4', '2')
-	if ackID != NoAck {
-		dst = strconv.AppendInt(dst, int64(ackID), 10)
-	}
-	dst = append(dst, '[')
-	dst, ok := appendString(dst, name)
-	if !ok {
-		return dst[:start], perr("event name is not valid UTF-8")
-	}
-	dst, err := appendArgs(dst, args, ',', "event")
-	if err != nil {
-		return dst[:start], err
-	}
-	return append(dst, ']'), nil
+	return appendEvent(dst, Event, 0, "", ackID, name, args)
 }
 
 // AppendAck writes ACK, the answer to the event with that ack id:
@@ -138,18 +113,7 @@ func AppendEvent(dst []byte, ackID int, name string, args ...json.RawMessage) ([
 //	AppendAck(dst, 17, json.RawMessage(`"ok"`))  →  4317["ok"]
 //	AppendAck(dst, 17)                           →  4317[]
 func AppendAck(dst []byte, ackID int, args ...json.RawMessage) ([]byte, error) {
-	if ackID < 0 || ackID > MaxAckID {
-		return dst, perr("ack id out of range")
-	}
-	start := len(dst)
-	dst = append(dst, '4', '3')
-	dst = strconv.AppendInt(dst, int64(ackID), 10)
-	dst = append(dst, '[')
-	dst, err := appendArgs(dst, args, 0, "ack")
-	if err != nil {
-		return dst[:start], err
-	}
-	return append(dst, ']'), nil
+	return appendAck(dst, Ack, 0, "", ackID, args)
 }
 
 // appendArgs writes the arguments separated by commas. sep is the byte to
@@ -178,34 +142,45 @@ func AppendPacket(dst []byte, p Packet) ([]byte, error) {
 	case Close:
 		return AppendClose(dst, p.Reason), nil
 	case Ping:
+		if p.Probe {
+			return AppendPingProbe(dst), nil
+		}
 		return AppendPing(dst), nil
 	case Pong:
+		if p.Probe {
+			return AppendPongProbe(dst), nil
+		}
 		return AppendPong(dst), nil
 	case Message:
 		return appendMessage(dst, p)
+	case Upgrade:
+		return AppendUpgrade(dst), nil
+	case Noop:
+		return AppendNoop(dst), nil
 	}
 	return dst, perr("unknown packet type " + strconv.QuoteRune(rune(p.Engine)))
 }
 
 func appendMessage(dst []byte, p Packet) ([]byte, error) {
+	nsp := p.Namespace
 	switch p.Socket {
 	case Connect:
-		return AppendConnect(dst, p.Data)
+		return AppendConnectTo(dst, nsp, p.Data)
 	case Disconnect:
-		return AppendDisconnect(dst), nil
-	case Event:
+		return AppendDisconnectFrom(dst, nsp)
+	case Event, BinaryEvent:
 		id := NoAck
 		if p.HasAck {
 			id = p.AckID
 		}
-		return AppendEvent(dst, id, p.Event, p.Args...)
-	case Ack:
+		return appendEvent(dst, p.Socket, p.Attachments, nsp, id, p.Event, p.Args)
+	case Ack, BinaryAck:
 		if !p.HasAck {
-			return dst, perr("ACK needs an ack id")
+			return dst, perr(p.Socket.String() + " needs an ack id")
 		}
-		return AppendAck(dst, p.AckID, p.Args...)
+		return appendAck(dst, p.Socket, p.Attachments, nsp, p.AckID, p.Args)
 	case ConnectError:
-		return AppendConnectError(dst, p.Reason), nil
+		return AppendConnectErrorTo(dst, nsp, p.Reason)
 	}
 	return dst, perr("unknown packet type " + strconv.QuoteRune(rune(p.Socket)))
 }

@@ -19,6 +19,8 @@ const (
 	Ping    EngineType = '2' // server: are you still there?
 	Pong    EngineType = '3' // client: yes
 	Message EngineType = '4' // carries one socket.io packet
+	Upgrade EngineType = '5' // client: from now on only the WebSocket carries this session
+	Noop    EngineType = '6' // server: nothing; releases a long-polling GET during the upgrade
 )
 
 func (t EngineType) String() string {
@@ -33,6 +35,10 @@ func (t EngineType) String() string {
 		return "PONG"
 	case Message:
 		return "MESSAGE"
+	case Upgrade:
+		return "UPGRADE"
+	case Noop:
+		return "NOOP"
 	}
 	return fmt.Sprintf("EngineType(%q)", rune(t))
 }
@@ -47,6 +53,8 @@ const (
 	Event        SocketType = '2' // emit(name, args…)
 	Ack          SocketType = '3' // the answer to an event that asked for one
 	ConnectError SocketType = '4' // server: you may not join
+	BinaryEvent  SocketType = '5' // an EVENT whose arguments hold binary attachments
+	BinaryAck    SocketType = '6' // an ACK whose arguments hold binary attachments
 )
 
 func (t SocketType) String() string {
@@ -61,6 +69,10 @@ func (t SocketType) String() string {
 		return "ACK"
 	case ConnectError:
 		return "CONNECT_ERROR"
+	case BinaryEvent:
+		return "BINARY_EVENT"
+	case BinaryAck:
+		return "BINARY_ACK"
 	}
 	return fmt.Sprintf("SocketType(%q)", rune(t))
 }
@@ -93,6 +105,7 @@ type Handshake struct {
 	PingInterval time.Duration // how often the server sends PING (whole milliseconds on the wire)
 	PingTimeout  time.Duration // how long it waits for PONG before it gives up
 	MaxPayload   int           // the largest packet text the server accepts
+	Upgrades     []string      // transports to upgrade to (["websocket"] on long-polling); nil: not written
 }
 
 // Packet is one decoded packet. Which fields mean something depends on the
@@ -101,13 +114,20 @@ type Handshake struct {
 //	Engine   Socket         fields
 //	Open     -              Handshake
 //	Close    -              Reason ("" when the packet is just `1`)
-//	Ping     -              -
-//	Pong     -              -
+//	Ping     -              Probe (`2probe`, only from ParseSocketIO)
+//	Pong     -              Probe (`3probe`, only from ParseSocketIO)
+//	Upgrade  -              -  (only from ParseSocketIO)
+//	Noop     -              -  (only from ParseSocketIO)
 //	Message  Connect        Data (nil when the packet is just `40`)
 //	Message  Disconnect     -
 //	Message  Event          Event, Args, HasAck and AckID
 //	Message  Ack            AckID, Args
 //	Message  ConnectError   Reason (the "message" of `44{"message":"…"}`)
+//	Message  BinaryEvent    as Event, plus Attachments (only from ParseSocketIO)
+//	Message  BinaryAck      as Ack, plus Attachments (only from ParseSocketIO)
+//
+// Every MESSAGE also has a Namespace: "" (or "/", when writing) is the main
+// one, which is all ParsePacket reads; see namespace.go.
 //
 // Data and Args point into the text the packet was parsed from, they are not
 // copies: if that buffer will be reused (the event loop's input buffer is),
@@ -124,6 +144,10 @@ type Packet struct {
 	Args   []json.RawMessage // EVENT: the values after the name; ACK: all the values
 	HasAck bool              // EVENT: the sender wants an ACK; always true for ACK
 	AckID  int               // with HasAck: 0 … MaxAckID
+
+	Namespace   string // MESSAGE: "/admin" in `42/admin,[…]`; "" for the main namespace
+	Attachments int    // BINARY_EVENT, BINARY_ACK: how many binary attachments follow (see binary.go)
+	Probe       bool   // PING, PONG: `2probe` / `3probe`, the WebSocket upgrade's test
 }
 
 // ProtocolError is a packet that breaks the miniio protocol, found while
@@ -140,27 +164,48 @@ func perr(reason string) error { return &ProtocolError{Reason: reason} }
 
 // ParsePacket reads one packet's text (the bytes inside a frame). Anything
 // that is not exactly one well-formed miniio packet is an error, never a
-// half-read packet.
+// half-read packet. It reads miniio's TCP core: the main namespace only, no
+// binary packets, no upgrade; ParseSocketIO reads all of socket.io.
 func ParsePacket(text []byte) (Packet, error) {
 	var p Packet
 	err := p.Parse(text)
 	return p, err
 }
 
+// ParseSocketIO reads one packet's text as socket.io's own transports carry
+// it: everything ParsePacket reads, plus namespaces (`42/admin,[…]`), the
+// headers of binary packets (`451-[…]`) and the Engine.IO upgrade packets
+// (`2probe`, `3probe`, UPGRADE `5`, NOOP `6`). A program that uses it must
+// look at Namespace and at the binary types; ParsePacket is for those that
+// do not.
+func ParseSocketIO(text []byte) (Packet, error) {
+	var p Packet
+	err := p.ParseSocketIO(text)
+	return p, err
+}
+
 // Parse is ParsePacket into an existing Packet. It reuses p.Args' memory, so
 // a connection that parses every incoming packet into the same Packet does
 // not allocate a new argument list each time. On error p is left empty.
-func (p *Packet) Parse(text []byte) error {
+func (p *Packet) Parse(text []byte) error { return p.parseAs(text, false) }
+
+// ParseSocketIO is the function ParseSocketIO into an existing Packet,
+// reusing its memory as Parse does.
+func (p *Packet) ParseSocketIO(text []byte) error { return p.parseAs(text, true) }
+
+// parseAs parses into p; full says whether socket.io's namespaces, binary
+// packets and upgrade packets are accepted.
+func (p *Packet) parseAs(text []byte, full bool) error {
 	args := p.Args[:0]
 	*p = Packet{}
-	if err := p.parse(text, args); err != nil {
+	if err := p.parse(text, args, full); err != nil {
 		*p = Packet{Args: args[:0]}
 		return err
 	}
 	return nil
 }
 
-func (p *Packet) parse(text []byte, args []json.RawMessage) error {
+func (p *Packet) parse(text []byte, args []json.RawMessage, full bool) error {
 	if len(text) == 0 {
 		return perr("empty packet")
 	}
@@ -177,12 +222,24 @@ func (p *Packet) parse(text []byte, args []json.RawMessage) error {
 	case Close:
 		return p.parseClose(rest)
 	case Ping, Pong:
+		if full && string(rest) == "probe" {
+			p.Probe = true
+			return nil
+		}
 		if len(rest) > 0 {
 			return perr(p.Engine.String() + " takes no payload")
 		}
 		return nil
 	case Message:
-		return p.parseMessage(rest, args)
+		return p.parseMessage(rest, args, full)
+	case Upgrade, Noop:
+		if !full {
+			break
+		}
+		if len(rest) > 0 {
+			return perr(p.Engine.String() + " takes no payload")
+		}
+		return nil
 	}
 	return unknownType(text)
 }
@@ -211,8 +268,10 @@ func (p *Packet) parseOpen(b []byte) error {
 			var n int64
 			n, err = intValue(value, "OPEN maxPayload", maxPayloadLimit)
 			h.MaxPayload = int(n)
+		case "upgrades":
+			h.Upgrades, err = upgradesValue(value)
 		}
-		// Other keys (a socket.io server adds "upgrades") are ignored.
+		// Other keys are ignored.
 		return err
 	})
 	if err != nil {
@@ -254,8 +313,8 @@ func (p *Packet) parseClose(b []byte) error {
 }
 
 // parseMessage reads the socket.io packet inside a MESSAGE:
-// <type>[<ack id>][<JSON>].
-func (p *Packet) parseMessage(b []byte, args []json.RawMessage) error {
+// <type>[<attachments>-][<namespace>,][<ack id>][<JSON>].
+func (p *Packet) parseMessage(b []byte, args []json.RawMessage, full bool) error {
 	if len(b) == 0 {
 		return perr("MESSAGE carries no socket.io packet")
 	}
@@ -264,7 +323,12 @@ func (p *Packet) parseMessage(b []byte, args []json.RawMessage) error {
 	}
 	p.Socket = SocketType(b[0])
 	rest := b[1:]
-	if len(rest) > 0 && rest[0] == '/' {
+	if full {
+		var err error
+		if rest, err = p.parseAttachmentsAndNamespace(rest); err != nil {
+			return err
+		}
+	} else if len(rest) > 0 && rest[0] == '/' {
 		return perr("namespaces other than / are not supported")
 	}
 	switch p.Socket {
@@ -285,6 +349,10 @@ func (p *Packet) parseMessage(b []byte, args []json.RawMessage) error {
 		return nil
 	case Event, Ack:
 		return p.parseEventOrAck(rest, args)
+	case BinaryEvent, BinaryAck:
+		if full {
+			return p.parseEventOrAck(rest, args)
+		}
 	case ConnectError:
 		rest = trimSpace(rest)
 		if err := checkJSON(rest, '{', "CONNECT_ERROR payload"); err != nil {
@@ -309,14 +377,14 @@ func (p *Packet) parseEventOrAck(b []byte, args []json.RawMessage) error {
 	}
 	if digits > 0 {
 		p.HasAck, p.AckID = true, id
-	} else if p.Socket == Ack {
-		return perr("ACK needs an ack id")
+	} else if p.Socket == Ack || p.Socket == BinaryAck {
+		return perr(p.Socket.String() + " needs an ack id")
 	}
 	body := trimSpace(b[digits:])
 	if err := checkJSON(body, '[', p.Socket.String()+" payload"); err != nil {
 		return err
 	}
-	if p.Socket == Ack {
+	if p.Socket == Ack || p.Socket == BinaryAck {
 		p.Args, err = appendElements(args, body, 1, true)
 		return err
 	}

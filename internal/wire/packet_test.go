@@ -315,8 +315,10 @@ func TestEncodeErrors(t *testing.T) {
 	check("ack packet without id", b, err, "ACK needs an ack id")
 	b, err = AppendPacket(prefix, Packet{})
 	check("zero packet", b, err, `unknown packet type '\x00'`)
-	b, err = AppendPacket(prefix, Packet{Engine: Message, Socket: '5'})
-	check("binary packet", b, err, `unknown packet type '5'`)
+	b, err = AppendPacket(prefix, Packet{Engine: Message, Socket: BinaryEvent})
+	check("binary packet", b, err, `BINARY_EVENT needs at least one attachment`)
+	b, err = AppendPacket(prefix, Packet{Engine: Message, Socket: '7'})
+	check("unknown socket.io type", b, err, `unknown packet type '7'`)
 }
 
 // CLOSE and CONNECT_ERROR are sent when something already went wrong, so

@@ -1,57 +1,25 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"socklab/internal/proctest"
 )
 
 // The promise of this package is "the same bytes socket.io puts on the
 // wire". These tests hold it to that by asking socket.io's own parsers
-// (engine.io-parser and socket.io-parser, run by node from the socket.io
-// benchmark's node_modules) to write the same packets and to read ours.
-// Without node or those modules they fail, saying how to get them
-// (SOCKLAB_ALLOW_MISSING=node,socket.io-parser skips them instead).
+// (engine.io-parser and socket.io-parser, run by node from npm's
+// node_modules) to write the same packets and to read ours. Without node or
+// those modules they fail, unless the runner opted out (nodeparsers_test.go).
 
 // socketIOParser runs testdata/socketio_parser.js over req.
 func socketIOParser(t *testing.T, req any) (encoded []string, decoded []nodeDecoded) {
 	t.Helper()
-	node := proctest.NeedTool(t, "node")
-	modules, err := filepath.Abs("../../bench/socketio/node_modules")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(modules, "socket.io-parser")); err != nil {
-		proctest.Need(t, "socket.io-parser", fmt.Errorf("%v: run `npm ci --prefix bench/socketio`", err))
-	}
-	in, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, "testdata/socketio_parser.js")
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node testdata/socketio_parser.js: %v\n%s", err, stderr.String())
-	}
 	var res struct {
 		Encoded []string      `json:"encoded"`
 		Decoded []nodeDecoded `json:"decoded"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("reading node's answer %q: %v", out, err)
-	}
+	runNodeScript(t, "socketio_parser.js", req, &res)
 	return res.Encoded, res.Decoded
 }
 
