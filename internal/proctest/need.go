@@ -16,7 +16,7 @@ import (
 const AllowMissing = "SOCKLAB_ALLOW_MISSING"
 
 // Need fails the test when err says that what (a tool such as "strace",
-// or "/proc") is missing, unless the runner listed what in
+// "/proc", or a permission such as "raw-socket" or "setuid") is missing, unless the runner listed what in
 // SOCKLAB_ALLOW_MISSING: then the test is skipped, saying so.
 func Need(t testing.TB, what string, err error) {
 	t.Helper()
