@@ -77,19 +77,15 @@ func TestThreadsModeEMFILE(t *testing.T) {
 // prlimit, under a uid of its own so that nothing else counts against
 // it): Go cannot survive a refused thread ("fatal error: newosproc"), so
 // the server must stay below the limit, say so, serve the flood in
-// turns, and be alive for a later client. Needs root for setpriv; set
-// SOCKLAB_NO_SETUID=1 to skip knowingly where the tests cannot run as root.
+// turns, and be alive for a later client. Needs root for setpriv; where
+// the tests cannot run as root, SOCKLAB_ALLOW_MISSING=setuid skips it
+// knowingly.
 func TestThreadsModeSurvivesThreadLimit(t *testing.T) {
 	if os.Geteuid() != 0 {
-		if os.Getenv("SOCKLAB_NO_SETUID") == "1" {
-			t.Skip("not root, and SOCKLAB_NO_SETUID=1 says that is expected")
-		}
-		t.Fatal("this test runs the server under another uid with setpriv, which needs root; set SOCKLAB_NO_SETUID=1 to skip it knowingly")
+		proctest.Need(t, "setuid", fmt.Errorf("not root (euid %d): the server must run under a uid of its own, through setpriv", os.Geteuid()))
 	}
 	for _, tool := range []string{"setpriv", "prlimit"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s (util-linux) is needed: %v", tool, err)
-		}
+		proctest.NeedTool(t, tool) // util-linux
 	}
 	// The test binaries sit in a directory only root may enter: copy the
 	// server where the other uid can run it.

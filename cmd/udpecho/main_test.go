@@ -3,11 +3,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,59 +31,28 @@ func TestMain(m *testing.M) {
 	proctest.Main(m, func(dir string) { udpecho = filepath.Join(dir, "udpecho") }, "socklab/cmd/udpecho")
 }
 
-// proc is a running program whose output the test watches: stdout and
-// stderr together in p.Stdout, as a terminal shows them.
-type proc struct{ *proctest.Proc }
-
-func (p *proc) text() string { return p.Stdout.String() }
-
-// start runs a command in the background; the test's cleanup kills it.
-func start(t *testing.T, name string, args ...string) *proc {
+// startServer starts udpecho serve on a free port and returns it, its
+// stdout and stderr together in Stdout (as a terminal shows them), and
+// its address.
+func startServer(t *testing.T, host string, args ...string) (*proctest.Proc, string) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	return &proc{proctest.StartCombined(t, cmd)}
-}
-
-// waitExit waits (bounded) for the program to end.
-func (p *proc) waitExit(t *testing.T) {
-	t.Helper()
-	p.ExitCode(t)
-}
-
-// waitFor waits (bounded) until the output matches re, and returns
-// the first submatch.
-func (p *proc) waitFor(t *testing.T, re string) string {
-	t.Helper()
-	m := p.WaitMatch(t, &p.Stdout, regexp.MustCompile(re))
-	if len(m) > 1 {
-		return m[1]
-	}
-	return m[0]
-}
-
-// startServer starts udpecho serve on a free port and returns its address.
-func startServer(t *testing.T, host string, args ...string) (*proc, string) {
-	t.Helper()
-	p := start(t, udpecho, append([]string{"serve", "-addr", host + ":0"}, args...)...)
-	addr := p.waitFor(t, `# receiving on (\S+)`)
+	p := proctest.StartCombined(t, exec.Command(udpecho, append([]string{"serve", "-addr", host + ":0"}, args...)...))
+	addr := p.WaitSubmatch(t, &p.Stdout, `# receiving on (\S+)`)
 	return p, addr
 }
 
-// run runs a command to the end (bounded) and returns its stdout,
+// run runs udpecho with args to the end (bounded) and returns its stdout,
 // stderr and exit status.
-func run(t *testing.T, name string, args ...string) (stdout, stderr string, status int) {
+func run(t *testing.T, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	return proctest.Run(t, cmd)
+	return proctest.Run(t, exec.Command(udpecho, args...))
 }
 
 // A Python UDP server counts the datagrams it gets and their sizes, and
 // echoes each one. Three datagrams of different sizes must arrive as
 // three, in order, and come back as three lines.
 func TestSendToPythonServer(t *testing.T) {
-	server := start(t, python, "-c", `
+	server := proctest.StartCombined(t, exec.Command(python, "-c", `
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
@@ -92,15 +61,15 @@ for i in range(3):
     data, peer = s.recvfrom(65536)
     print("got", len(data), flush=True)
     s.sendto(data, peer)
-`)
-	port := server.waitFor(t, `port (\d+)`)
+`))
+	port := server.WaitSubmatch(t, &server.Stdout, `port (\d+)`)
 	msgs := []string{"a", strings.Repeat("b", 1400), strings.Repeat("c", 30000)}
-	stdout, stderr, status := run(t, udpecho, append([]string{"send", "-addr", "127.0.0.1:" + port}, msgs...)...)
+	stdout, stderr, status := run(t, append([]string{"send", "-addr", "127.0.0.1:" + port}, msgs...)...)
 	if status != 0 {
 		t.Fatalf("exit %d\n%s", status, stderr)
 	}
-	server.waitFor(t, `got 30000`)
-	if got := server.text(); !strings.Contains(got, "got 1\ngot 1400\ngot 30000\n") {
+	server.WaitSubmatch(t, &server.Stdout, `got 30000`)
+	if got := server.Stdout.String(); !strings.Contains(got, "got 1\ngot 1400\ngot 30000\n") {
 		t.Errorf("the server did not get three datagrams of 1, 1400 and 30000 bytes, in order:\n%s", got)
 	}
 	if want := strings.Join(msgs, "\n") + "\n"; stdout != want {
@@ -124,7 +93,7 @@ func TestServeToPythonClient(t *testing.T) {
 			if strings.Contains(ip, ":") {
 				family = "AF_INET6"
 			}
-			stdout, stderr, status := run(t, python, "-c", `
+			stdout, stderr, status := proctest.Run(t, exec.Command(python, "-c", `
 import socket, sys
 s = socket.socket(socket.`+family+`, socket.SOCK_DGRAM)
 s.settimeout(5)
@@ -136,14 +105,14 @@ for n in sizes:
     data, peer = s.recvfrom(65536)
     assert peer[1] == dest[1], peer
     print(len(data))
-`)
+`))
 			if status != 0 {
-				t.Fatalf("python client: exit %d\n%s\nserver:\n%s", status, stderr, server.text())
+				t.Fatalf("python client: exit %d\n%s\nserver:\n%s", status, stderr, server.Stdout.String())
 			}
 			if stdout != "3\n999\n20000\n" {
 				t.Errorf("reply sizes:\n%s\nwant 3, 999, 20000", stdout)
 			}
-			server.waitFor(t, `a datagram of 20000 bytes from `)
+			server.WaitSubmatch(t, &server.Stdout, `a datagram of 20000 bytes from `)
 		})
 	}
 }
@@ -152,15 +121,15 @@ for n in sizes:
 // many were lost (MSG_TRUNC gives it the real size), and echoes the 4.
 func TestTruncation(t *testing.T) {
 	server, addr := startServer(t, "127.0.0.1", "-bufsize", "4")
-	stdout, stderr, status := run(t, udpecho, "send", "-addr", addr, "hello world")
+	stdout, stderr, status := run(t, "send", "-addr", addr, "hello world")
 	if status != 0 {
 		t.Fatalf("exit %d\n%s", status, stderr)
 	}
 	if stdout != "hell\n" {
 		t.Errorf("reply %q, want \"hell\\n\"", stdout)
 	}
-	server.waitFor(t, `recvfrom\(3, "hell", 4, MSG_TRUNC, \{sa_family=AF_INET, .*\}, \[112 => 16\]\) = 11`)
-	server.waitFor(t, `# truncated: the buffer holds 4 bytes, so 7 of the 11 were lost`)
+	server.WaitSubmatch(t, &server.Stdout, `recvfrom\(3, "hell", 4, MSG_TRUNC, \{sa_family=AF_INET, .*\}, \[112 => 16\]\) = 11`)
+	server.WaitSubmatch(t, &server.Stdout, `# truncated: the buffer holds 4 bytes, so 7 of the 11 were lost`)
 }
 
 // Connected UDP against a port nobody listens on: the ICMP "port
@@ -168,7 +137,7 @@ func TestTruncation(t *testing.T) {
 // program explains it. Unconnected, the same silence ends in a timeout.
 func TestClosedPort(t *testing.T) {
 	port := closedPort(t)
-	_, stderr, status := run(t, udpecho, "send", "-connect", "-addr", "127.0.0.1:"+port, "one", "two")
+	_, stderr, status := run(t, "send", "-connect", "-addr", "127.0.0.1:"+port, "one", "two")
 	if status != 1 {
 		t.Errorf("connected: exit %d, want 1\n%s", status, stderr)
 	}
@@ -188,12 +157,12 @@ func TestClosedPort(t *testing.T) {
 
 	// A broadcast address (loopback's own, so nothing leaves the machine)
 	// without SO_BROADCAST: EACCES, with its real reason.
-	_, stderr, status = run(t, udpecho, "send", "-addr", "127.255.255.255:"+port, "one")
+	_, stderr, status = run(t, "send", "-addr", "127.255.255.255:"+port, "one")
 	if status != 1 || !strings.Contains(stderr, "udpecho: sendto: EACCES (Permission denied)\nwhy: 127.255.255.255:"+port+" is a broadcast address") || strings.Contains(stderr, "below 1024") {
 		t.Errorf("broadcast: exit %d, want 1 and the SO_BROADCAST reason:\n%s", status, stderr)
 	}
 
-	_, stderr, status = run(t, udpecho, "send", "-timeout", "200ms", "-addr", "127.0.0.1:"+port, "one")
+	_, stderr, status = run(t, "send", "-timeout", "200ms", "-addr", "127.0.0.1:"+port, "one")
 	if status != 1 || !strings.Contains(stderr, "udpecho: no reply within 200ms (0 of 1 replies arrived)") ||
 		!strings.Contains(stderr, "= -1 EAGAIN (Resource temporarily unavailable)") {
 		t.Errorf("unconnected: exit %d, want 1 with a timeout message:\n%s", status, stderr)
@@ -233,7 +202,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"send", strings.Repeat("x", 70000)}, "too big for UDP"},
 	}
 	for _, c := range cases {
-		_, stderr, status := run(t, udpecho, c.args...)
+		_, stderr, status := run(t, c.args...)
 		if status != 2 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "goroutine ") {
 			t.Errorf("udpecho %.40q: exit %d, want 2 and %q:\n%s", c.args, status, c.want, stderr)
 		}
@@ -249,11 +218,11 @@ func TestTraceMatchesStrace(t *testing.T) {
 			dir := t.TempDir()
 			serverLog, clientLog := filepath.Join(dir, "server.log"), filepath.Join(dir, "client.log")
 			cmd := tracetest.Command(serverLog, udpecho, "serve", "-addr", host+":0", "-bufsize", "8")
-			server := start(t, cmd.Path, cmd.Args[1:]...)
-			addr := server.waitFor(t, `# receiving on (\S+)`)
+			server := proctest.StartCombined(t, cmd)
+			addr := server.WaitSubmatch(t, &server.Stdout, `# receiving on (\S+)`)
 
 			cmd = tracetest.Command(clientLog, udpecho, "send", "-addr", addr, "hi", "a datagram longer than 8 bytes", "third")
-			stdout, stderr, status := run(t, cmd.Path, cmd.Args[1:]...)
+			stdout, stderr, status := proctest.Run(t, cmd)
 			if status != 0 {
 				t.Fatalf("send: exit %d\n%s", status, stderr)
 			}
@@ -262,14 +231,14 @@ func TestTraceMatchesStrace(t *testing.T) {
 			}
 			compare(t, stderr, clientLog)
 
-			server.waitFor(t, `sendto\(3, "third"`)
+			server.WaitSubmatch(t, &server.Stdout, `sendto\(3, "third"`)
 			stopTraced(t, server)
-			server.waitExit(t)
-			compare(t, server.text(), serverLog)
+			server.ExitCode(t)
+			compare(t, server.Stdout.String(), serverLog)
 
 			// The session is all there: three datagrams and three replies.
-			if n := strings.Count(server.text(), "\nrecvfrom(3, "); n != 3 {
-				t.Errorf("server: %d recvfrom, want 3:\n%s", n, server.text())
+			if n := strings.Count(server.Stdout.String(), "\nrecvfrom(3, "); n != 3 {
+				t.Errorf("server: %d recvfrom, want 3:\n%s", n, server.Stdout.String())
 			}
 		})
 	}
@@ -277,7 +246,7 @@ func TestTraceMatchesStrace(t *testing.T) {
 	// Connected UDP's refusal, under strace too.
 	log := filepath.Join(t.TempDir(), "connected.log")
 	cmd := tracetest.Command(log, udpecho, "send", "-connect", "-addr", "127.0.0.1:"+closedPort(t), "one", "two")
-	_, stderr, _ := run(t, cmd.Path, cmd.Args[1:]...)
+	_, stderr, _ := proctest.Run(t, cmd)
 	compare(t, stderr, log)
 	if !strings.Contains(stderr, "ECONNREFUSED") {
 		t.Errorf("no ECONNREFUSED:\n%s", stderr)
@@ -286,7 +255,7 @@ func TestTraceMatchesStrace(t *testing.T) {
 
 // stopTraced sends SIGTERM to the program strace runs (strace's child),
 // not to strace.
-func stopTraced(t *testing.T, p *proc) {
+func stopTraced(t *testing.T, p *proctest.Proc) {
 	t.Helper()
 	pid := p.Cmd.Process.Pid
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
@@ -321,7 +290,7 @@ func compare(t *testing.T, printed, logPath string) {
 // An unconnected socket takes datagrams from anyone: send prints only the
 // server's reply, and says it ignored the other one.
 func TestStrangerIgnored(t *testing.T) {
-	server := start(t, python, "-c", `
+	server := proctest.StartCombined(t, exec.Command(python, "-c", `
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
@@ -331,10 +300,10 @@ print("port", s.getsockname()[1], "other", other.getsockname()[1], flush=True)
 data, peer = s.recvfrom(65536)
 other.sendto(b"not the reply", peer)
 s.sendto(data, peer)
-`)
-	port := server.waitFor(t, `port (\d+)`)
-	other := server.waitFor(t, `other (\d+)`)
-	stdout, stderr, status := run(t, udpecho, "send", "-addr", "127.0.0.1:"+port, "the real one")
+`))
+	port := server.WaitSubmatch(t, &server.Stdout, `port (\d+)`)
+	other := server.WaitSubmatch(t, &server.Stdout, `other (\d+)`)
+	stdout, stderr, status := run(t, "send", "-addr", "127.0.0.1:"+port, "the real one")
 	if status != 0 || stdout != "the real one\n" {
 		t.Fatalf("exit %d, stdout %q\n%s", status, stdout, stderr)
 	}
@@ -349,17 +318,16 @@ s.sendto(data, peer)
 func TestStepSuggestsUDP(t *testing.T) {
 	cmd := exec.Command(udpecho, "serve", "-step", "-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	pp, tty := proctest.StartPTY(t, cmd)
-	p := &proc{pp}
+	p, tty := proctest.StartPTY(t, cmd)
 
 	// Enter for each call until the server stops before its first
 	// recvfrom: socket, bind, getsockname (port 0 was asked for).
-	for presses := 0; !strings.Contains(p.text(), "next: recvfrom("); presses++ {
+	for presses := 0; !strings.Contains(p.Stdout.String(), "next: recvfrom("); presses++ {
 		if presses == 5 {
-			t.Fatalf("no recvfrom after %d presses of Enter:\n%s", presses, p.text())
+			t.Fatalf("no recvfrom after %d presses of Enter:\n%s", presses, p.Stdout.String())
 		}
-		p.waitFor(t, `(?s)(\[press Enter to make the call\][^\[]*){`+strconv.Itoa(presses+1)+`}`)
-		if strings.Contains(p.text(), "next: recvfrom(") {
+		p.WaitSubmatch(t, &p.Stdout, `(?s)(\[press Enter to make the call\][^\[]*){`+strconv.Itoa(presses+1)+`}`)
+		if strings.Contains(p.Stdout.String(), "next: recvfrom(") {
 			break
 		}
 		if _, err := tty.Write([]byte("\r")); err != nil {
@@ -367,10 +335,10 @@ func TestStepSuggestsUDP(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	port := p.waitFor(t, `# receiving on 127\.0\.0\.1:(\d+)`)
-	p.waitFor(t, `watch it in another terminal: ss -uanp 'sport = :`+port+` or dport = :`+port+`'`)
-	if strings.Contains(p.text(), "ss -t") {
-		t.Errorf("a TCP ss command for a UDP socket:\n%s", p.text())
+	port := p.WaitSubmatch(t, &p.Stdout, `# receiving on 127\.0\.0\.1:(\d+)`)
+	p.WaitSubmatch(t, &p.Stdout, `watch it in another terminal: ss -uanp 'sport = :`+port+` or dport = :`+port+`'`)
+	if strings.Contains(p.Stdout.String(), "ss -t") {
+		t.Errorf("a TCP ss command for a UDP socket:\n%s", p.Stdout.String())
 	}
 }
 
@@ -400,7 +368,8 @@ print("sent", flush=True)
 // A forged datagram whose source is the server's own address and port:
 // answering it would send it to ourselves, and so on forever, a core at
 // 100 %. The server must drop it, say so, use next to no CPU, and go on
-// serving. Set SOCKLAB_NO_RAW=1 to skip where raw sockets are impossible.
+// serving. Where raw sockets are impossible, SOCKLAB_ALLOW_MISSING=raw-socket
+// skips it knowingly.
 func TestSelfSourceDropped(t *testing.T) {
 	server, addr := startServer(t, "127.0.0.1")
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
@@ -408,20 +377,17 @@ func TestSelfSourceDropped(t *testing.T) {
 	cpu0 := procCPU(t, pid)
 	out := proctest.RunPython(t, forgeSelfSource, port)
 	if strings.Contains(out, "noraw") {
-		if os.Getenv("SOCKLAB_NO_RAW") == "1" {
-			t.Skip("no raw socket (needs root or CAP_NET_RAW), and SOCKLAB_NO_RAW=1 says that is expected")
-		}
-		t.Fatal("cannot make a raw socket to forge the datagram (needs root or CAP_NET_RAW); set SOCKLAB_NO_RAW=1 to skip this test knowingly")
+		proctest.Need(t, "raw-socket", errors.New("cannot make a raw socket to forge the datagram (needs root or CAP_NET_RAW)"))
 	}
-	server.waitFor(t, `# it claims to come from our own address 127\.0\.0\.1:`+port+`: dropped`)
+	server.WaitSubmatch(t, &server.Stdout, `# it claims to come from our own address 127\.0\.0\.1:`+port+`: dropped`)
 	time.Sleep(2 * time.Second)
 	if used := procCPU(t, pid) - cpu0; used > 500*time.Millisecond {
 		t.Errorf("the server used %v of CPU in the 2 s after one forged datagram: it answers itself in a loop", used)
 	}
-	if n := strings.Count(server.text(), "recvfrom(3, \"who am I"); n != 1 {
-		t.Errorf("the forged datagram was received %d times, want once:\n%.3000s", n, server.text())
+	if n := strings.Count(server.Stdout.String(), "recvfrom(3, \"who am I"); n != 1 {
+		t.Errorf("the forged datagram was received %d times, want once:\n%.3000s", n, server.Stdout.String())
 	}
-	stdout, stderr, status := run(t, udpecho, "send", "-addr", addr, "still there?")
+	stdout, stderr, status := run(t, "send", "-addr", addr, "still there?")
 	if status != 0 || stdout != "still there?\n" {
 		t.Fatalf("after the forged datagram: exit %d, stdout %q\n%s", status, stdout, stderr)
 	}
@@ -445,7 +411,7 @@ func procCPU(t *testing.T, pid int) time.Duration {
 // A busy port: the hint is UDP's (ss -ulnp), not TCP's TIME_WAIT.
 func TestPortInUseHintIsUDP(t *testing.T) {
 	_, addr := startServer(t, "127.0.0.1")
-	_, stderr, status := run(t, udpecho, "serve", "-addr", addr)
+	_, stderr, status := run(t, "serve", "-addr", addr)
 	if status != 1 || !strings.Contains(stderr, "EADDRINUSE") || !strings.Contains(stderr, "ss -ulnp") {
 		t.Fatalf("exit %d, want 1 with EADDRINUSE and an ss -ulnp hint:\n%s", status, stderr)
 	}

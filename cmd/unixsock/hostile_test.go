@@ -47,11 +47,11 @@ fds = array.array("i", [os.open("/dev/null", os.O_RDONLY) for _ in range(8)])
 for i in range(300):
     s.sendmsg([b"take these"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)], 0, sys.argv[1])
 `, filepath.Join(dir, "d.sock"))
-	server.waitFor(t, `(?s)(# a datagram of 10 bytes[^\n]*\n.*){300}`)
+	server.WaitSubmatch(t, &server.Stdout, `(?s)(# a datagram of 10 bytes[^\n]*\n.*){300}`)
 	if after := openFDs(t, pid); after > before+2 {
 		t.Errorf("the server holds %d descriptors after 300 datagrams of 8 each (%d before): it keeps what senders push on it", after, before)
 	}
-	out := server.text()
+	out := server.Stdout.String()
 	if !strings.Contains(out, "MSG_CMSG_CLOEXEC) = 10") {
 		t.Errorf("recvmsg without MSG_CMSG_CLOEXEC:\n%.2000s", out)
 	}
@@ -74,10 +74,10 @@ s.settimeout(10)
 for i in range(40):
     s.sendto(b"x%d" % i, "d.sock")
 `, dir)
-	server.waitFor(t, `# EAGAIN: deaf\.sock does not read its replies`)
+	server.WaitSubmatch(t, &server.Stdout, `# EAGAIN: deaf\.sock does not read its replies`)
 	stdout, stderr, status := run(t, dir, "", unixsock, "send", "-dgram", "-path", "d.sock", "-timeout", "3s", "still", "there?")
 	if status != 0 || stdout != "still\nthere?\n" {
-		t.Fatalf("a good client after a deaf one: exit %d, stdout %q\n%s\nserver:\n%s", status, stdout, stderr, tail(server.text(), 2000))
+		t.Fatalf("a good client after a deaf one: exit %d, stdout %q\n%s\nserver:\n%s", status, stdout, stderr, tail(server.Stdout.String(), 2000))
 	}
 }
 
@@ -86,14 +86,14 @@ for i in range(40):
 // room in the server's queue.
 func TestDgramClientTimeoutCoversSend(t *testing.T) {
 	dir := t.TempDir()
-	py := start(t, dir, python, "-c", `
+	py := proctest.StartCombined(t, inDir(dir, python, "-c", `
 import socket, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("stuck.sock")
 print("ready", flush=True)
 time.sleep(60)
-`)
-	py.waitFor(t, "ready")
+`))
+	py.WaitFor(t, &py.Stdout, "ready")
 	msgs := make([]string, 200)
 	for i := range msgs {
 		msgs[i] = fmt.Sprint("m", i)
@@ -149,13 +149,13 @@ func TestOnlyOurSocketFileIsRemoved(t *testing.T) {
 					t.Fatal(err)
 				}
 				server.Signal(t, syscall.SIGTERM)
-				server.waitExit(t)
+				server.ExitCode(t)
 				var after syscall.Stat_t
 				if err := syscall.Lstat(path, &after); err != nil || after.Ino != before.Ino {
-					t.Fatalf("the %s put at the path was removed on exit (%v):\n%s", kind, err, server.text())
+					t.Fatalf("the %s put at the path was removed on exit (%v):\n%s", kind, err, server.Stdout.String())
 				}
-				if !strings.Contains(server.text(), "# left x.sock alone: it is no longer the socket file we made") {
-					t.Errorf("no note that the file was left alone:\n%s", server.text())
+				if !strings.Contains(server.Stdout.String(), "# left x.sock alone: it is no longer the socket file we made") {
+					t.Errorf("no note that the file was left alone:\n%s", server.Stdout.String())
 				}
 			})
 		}
@@ -176,7 +176,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 func TestRecvfdBoundsTheRead(t *testing.T) {
 	send := func(t *testing.T, dir, what string) {
 		t.Helper()
-		py := start(t, dir, python, "-c", `
+		py := proctest.StartCombined(t, inDir(dir, python, "-c", `
 import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect("fd.sock")
@@ -188,18 +188,18 @@ else:
     socket.send_fds(s, [b"zeros"], [os.open("/dev/zero", os.O_RDONLY)])
 print("sent", flush=True)
 time.sleep(60)   # the pipe's writer stays open
-`, what)
-		py.waitFor(t, "sent")
+`, what))
+		py.WaitFor(t, &py.Stdout, "sent")
 	}
 
 	t.Run("pipe whose writer stays open", func(t *testing.T) {
 		dir := t.TempDir()
 		receiver := startServer(t, dir, "recvfd", "-path", "fd.sock") // the default -read-timeout, 5s
 		send(t, dir, "pipe")
-		if status := receiver.waitExit(t); status != 0 {
-			t.Fatalf("recvfd: exit %d\n%s", status, receiver.text())
+		if status := receiver.ExitCode(t); status != 0 {
+			t.Fatalf("recvfd: exit %d\n%s", status, receiver.Stdout.String())
 		}
-		out := receiver.text()
+		out := receiver.Stdout.String()
 		for _, want := range []string{"fstat(5, {st_mode=S_IFIFO|0600, st_size=0, ...}) = 0", "# fd 5 is a pipe (or FIFO)", "the first words\n",
 			"# stopped after 16 bytes: nothing more came in time (-read-timeout)"} {
 			if !strings.Contains(out, want) {
@@ -240,7 +240,7 @@ func TestProbeDoesNotHangOnAFullBacklog(t *testing.T) {
 	for _, cmd := range []string{"serve", "recvfd"} {
 		t.Run(cmd, func(t *testing.T) {
 			dir := t.TempDir()
-			py := start(t, dir, python, "-c", `
+			py := proctest.StartCombined(t, inDir(dir, python, "-c", `
 import socket, time
 l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 l.bind("busy.sock")
@@ -256,8 +256,8 @@ for i in range(5):
     waiting.append(c)
 print("full after", len(waiting), flush=True)
 time.sleep(60)
-`)
-			py.waitFor(t, `full after \d+`)
+`))
+			py.WaitSubmatch(t, &py.Stdout, `full after \d+`)
 			_, stderr, status := run(t, dir, "", unixsock, cmd, "-path", "busy.sock")
 			if status != 1 || !strings.Contains(stderr, "a server is already listening at busy.sock") {
 				t.Fatalf("exit %d, want 1 and \"a server is already listening\":\n%s", status, stderr)

@@ -33,60 +33,35 @@ func TestMain(m *testing.M) {
 	proctest.Main(m, func(dir string) { unixsock = filepath.Join(dir, "unixsock") }, "socklab/cmd/unixsock")
 }
 
-// proc is a running program whose output the test watches: stdout and
-// stderr together in p.Stdout, as a terminal shows them.
-type proc struct{ *proctest.Proc }
-
-func (p *proc) text() string { return p.Stdout.String() }
-
-// start runs a command in the background, in dir if not ""; the test's
-// cleanup kills it.
-func start(t *testing.T, dir, name string, args ...string) *proc {
-	t.Helper()
+// inDir is exec.Command run in dir (the working directory if "").
+func inDir(dir, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	return &proc{proctest.StartCombined(t, cmd)}
-}
-
-// waitFor waits (bounded) until the output matches re, and returns
-// the first submatch (or the match).
-func (p *proc) waitFor(t *testing.T, re string) string {
-	t.Helper()
-	m := p.WaitMatch(t, &p.Stdout, regexp.MustCompile(re))
-	return m[len(m)-1]
-}
-
-// waitExit waits (bounded) for the program to end and returns its
-// exit status.
-func (p *proc) waitExit(t *testing.T) int {
-	t.Helper()
-	return p.ExitCode(t)
+	return cmd
 }
 
 // run runs a command to the end (bounded) in dir with stdin, and
 // returns its stdout, stderr and exit status.
 func run(t *testing.T, dir, stdin, name string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd := inDir(dir, name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	return proctest.Run(t, cmd)
 }
 
-// startServer starts unixsock serve (or recvfd) with args in dir and
+// startServer starts unixsock serve (or recvfd) with args in dir, its
+// stdout and stderr together in Stdout (as a terminal shows them), and
 // waits until it listens or is bound.
-func startServer(t *testing.T, dir string, args ...string) *proc {
+func startServer(t *testing.T, dir string, args ...string) *proctest.Proc {
 	t.Helper()
 	return startServerCmd(t, dir, unixsock, args...)
 }
 
 // startServerCmd is startServer for a command line of its own (strace …).
-func startServerCmd(t *testing.T, dir, name string, args ...string) *proc {
+func startServerCmd(t *testing.T, dir, name string, args ...string) *proctest.Proc {
 	t.Helper()
-	p := start(t, dir, name, args...)
-	p.waitFor(t, `(?m)^(listen\(3, \d+\) = 0|setsockopt\(3, SOL_SOCKET, SO_PASSCRED, \[1\], 4\) = 0)$`)
+	p := proctest.StartCombined(t, inDir(dir, name, args...))
+	p.WaitSubmatch(t, &p.Stdout, `(?m)^(listen\(3, \d+\) = 0|setsockopt\(3, SOL_SOCKET, SO_PASSCRED, \[1\], 4\) = 0)$`)
 	return p
 }
 
@@ -139,7 +114,7 @@ print(os.getpid(), " ".join(got))
 			server := startServer(t, dir, args...)
 			stdout, stderr, status := run(t, dir, "", python, "-c", client)
 			if status != 0 {
-				t.Fatalf("python: exit %d\n%s\nserver:\n%s", status, stderr, server.text())
+				t.Fatalf("python: exit %d\n%s\nserver:\n%s", status, stderr, server.Stdout.String())
 			}
 			pid, reply, _ := strings.Cut(stdout, " ")
 			want := "hello from python\n"
@@ -150,11 +125,11 @@ print(os.getpid(), " ".join(got))
 				t.Errorf("python got %q, want %q", reply, want)
 			}
 			if c.dgram {
-				server.waitFor(t, `cmsg_type=SCM_CREDENTIALS, cmsg_data=\{pid=`+pid+`, `)
-				server.waitFor(t, `# a datagram of 17 bytes from pid `+pid+` \(python3\), uid \d+, gid \d+, address @`)
+				server.WaitSubmatch(t, &server.Stdout, `cmsg_type=SCM_CREDENTIALS, cmsg_data=\{pid=`+pid+`, `)
+				server.WaitSubmatch(t, &server.Stdout, `# a datagram of 17 bytes from pid `+pid+` \(python3\), uid \d+, gid \d+, address @`)
 			} else {
-				server.waitFor(t, `getsockopt\(4, SOL_SOCKET, SO_PEERCRED, \{pid=`+pid+`, uid=\d+, gid=\d+\}, \[12\]\) = 0`)
-				server.waitFor(t, `# peer: pid `+pid+` \(python3\)`)
+				server.WaitSubmatch(t, &server.Stdout, `getsockopt\(4, SOL_SOCKET, SO_PEERCRED, \{pid=`+pid+`, uid=\d+, gid=\d+\}, \[12\]\) = 0`)
+				server.WaitSubmatch(t, &server.Stdout, `# peer: pid `+pid+` \(python3\)`)
 			}
 		})
 	}
@@ -201,8 +176,8 @@ for i in range(3):
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			server := start(t, dir, python, "-c", c.py)
-			server.waitFor(t, "ready")
+			server := proctest.StartCombined(t, inDir(dir, python, "-c", c.py))
+			server.WaitFor(t, &server.Stdout, "ready")
 			stdout, stderr, status := run(t, dir, c.stdin, unixsock, c.args...)
 			if status != 0 || stdout != c.want {
 				t.Errorf("exit %d, stdout %q, want %q\n%s", status, stdout, c.want, stderr)
@@ -213,6 +188,7 @@ for i in range(3):
 
 // socat is a client of unixsock serve, and a server for unixsock send.
 func TestSocat(t *testing.T) {
+	proctest.NeedTool(t, "socat")
 	dir := t.TempDir()
 	startServer(t, dir, "serve", "-path", "echo.sock")
 	stdout, stderr, status := run(t, dir, "through socat\n", "socat", "-", "UNIX-CONNECT:echo.sock")
@@ -220,8 +196,8 @@ func TestSocat(t *testing.T) {
 		t.Errorf("socat client: exit %d, stdout %q\n%s", status, stdout, stderr)
 	}
 
-	socat := start(t, dir, "socat", "-d", "-d", "UNIX-LISTEN:socat.sock", "EXEC:tr a-z A-Z")
-	socat.waitFor(t, "listening on")
+	socat := proctest.StartCombined(t, inDir(dir, "socat", "-d", "-d", "UNIX-LISTEN:socat.sock", "EXEC:tr a-z A-Z"))
+	socat.WaitFor(t, &socat.Stdout, "listening on")
 	stdout, stderr, status = run(t, dir, "to socat\n", unixsock, "send", "-path", "socat.sock")
 	if status != 0 || stdout != "TO SOCAT\n" {
 		t.Errorf("socat server: exit %d, stdout %q\n%s", status, stdout, stderr)
@@ -254,10 +230,10 @@ s.close()
 		if status != 0 {
 			t.Fatalf("python: exit %d\n%s", status, stderr)
 		}
-		if status := receiver.waitExit(t); status != 0 {
-			t.Fatalf("recvfd: exit %d\n%s", status, receiver.text())
+		if status := receiver.ExitCode(t); status != 0 {
+			t.Fatalf("recvfd: exit %d\n%s", status, receiver.Stdout.String())
 		}
-		out := receiver.text()
+		out := receiver.Stdout.String()
 		if !strings.Contains(out, secret) {
 			t.Errorf("recvfd did not print the file's content:\n%s", out)
 		}
@@ -272,7 +248,7 @@ s.close()
 	})
 
 	t.Run("sendfd sends, python reads", func(t *testing.T) {
-		receiver := start(t, dir, python, "-c", `
+		receiver := proctest.StartCombined(t, inDir(dir, python, "-c", `
 import os, socket
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind("py-fd.sock")
@@ -283,16 +259,16 @@ msg, fds, flags, addr = socket.recv_fds(c, 1024, 4)
 print("message:", msg.decode())
 print("fds:", fds)
 print("content:", os.read(fds[0], 4096).decode(), end="")
-`)
-		receiver.waitFor(t, "ready")
+`))
+		receiver.WaitFor(t, &receiver.Stdout, "ready")
 		_, stderr, status := run(t, dir, "", unixsock, "sendfd", "-path", "py-fd.sock", "secret.txt")
 		if status != 0 {
 			t.Fatalf("sendfd: exit %d\n%s", status, stderr)
 		}
-		if status := receiver.waitExit(t); status != 0 {
-			t.Fatalf("python: exit %d\n%s", status, receiver.text())
+		if status := receiver.ExitCode(t); status != 0 {
+			t.Fatalf("python: exit %d\n%s", status, receiver.Stdout.String())
 		}
-		out := receiver.text()
+		out := receiver.Stdout.String()
 		if !strings.Contains(out, "content: "+secret) {
 			t.Errorf("python did not read the file through the descriptor:\n%s", out)
 		}
@@ -353,10 +329,10 @@ func TestTraceMatchesStrace(t *testing.T) {
 			t.Fatalf("send: exit %d\n%s", status, stderr)
 		}
 		compare(t, stderr, clientLog, nil)
-		server.waitFor(t, `close\(4\) = 0`)
+		server.WaitSubmatch(t, &server.Stdout, `close\(4\) = 0`)
 		stopTraced(t, server)
-		server.waitExit(t)
-		compare(t, server.text(), serverLog, nil)
+		server.ExitCode(t)
+		compare(t, server.Stdout.String(), serverLog, nil)
 	})
 
 	t.Run("dgram", func(t *testing.T) {
@@ -368,10 +344,10 @@ func TestTraceMatchesStrace(t *testing.T) {
 			t.Fatalf("send: exit %d\n%s", status, stderr)
 		}
 		compare(t, stderr, clientLog, nil)
-		server.waitFor(t, `sendto\(3, "there"`)
+		server.WaitSubmatch(t, &server.Stdout, `sendto\(3, "there"`)
 		stopTraced(t, server)
-		server.waitExit(t)
-		compare(t, server.text(), serverLog, nil)
+		server.ExitCode(t)
+		compare(t, server.Stdout.String(), serverLog, nil)
 	})
 
 	t.Run("dgram with descriptors", func(t *testing.T) {
@@ -385,10 +361,10 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 fds = array.array("i", [os.open("/dev/null", os.O_RDONLY) for _ in range(2)])
 s.sendmsg([b"two"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)], 0, sys.argv[1])
 `, filepath.Join(dir, "dfd.sock"))
-		server.waitFor(t, `close\(5\) = 0`)
+		server.WaitSubmatch(t, &server.Stdout, `close\(5\) = 0`)
 		stopTraced(t, server)
-		server.waitExit(t)
-		compare(t, server.text(), serverLog, []string{"/dev/null"})
+		server.ExitCode(t)
+		compare(t, server.Stdout.String(), serverLog, []string{"/dev/null"})
 	})
 
 	t.Run("abstract", func(t *testing.T) {
@@ -397,10 +373,10 @@ s.sendmsg([b"two"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)], 0, sys.argv[1
 		clientLog, cmd := traced("send", "send", "-abstract", abstractName(t))
 		_, stderr, _ := run(t, dir, "abstract\n", cmd[0], cmd[1:]...)
 		compare(t, stderr, clientLog, nil)
-		server.waitFor(t, `close\(4\) = 0`)
+		server.WaitSubmatch(t, &server.Stdout, `close\(4\) = 0`)
 		stopTraced(t, server)
-		server.waitExit(t)
-		compare(t, server.text(), serverLog, nil)
+		server.ExitCode(t)
+		compare(t, server.Stdout.String(), serverLog, nil)
 	})
 
 	t.Run("fds", func(t *testing.T) {
@@ -413,10 +389,10 @@ s.sendmsg([b"two"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)], 0, sys.argv[1
 		}
 		// The file's descriptors are traced as well: strace -y names them by the file.
 		compare(t, stderr, senderLog, []string{file})
-		if status := receiver.waitExit(t); status != 0 {
-			t.Fatalf("recvfd: exit %d\n%s", status, receiver.text())
+		if status := receiver.ExitCode(t); status != 0 {
+			t.Fatalf("recvfd: exit %d\n%s", status, receiver.Stdout.String())
 		}
-		compare(t, receiver.text(), receiverLog, []string{file})
+		compare(t, receiver.Stdout.String(), receiverLog, []string{file})
 	})
 
 	t.Run("pair", func(t *testing.T) {
@@ -456,7 +432,7 @@ func makeStaleSocket(t *testing.T, path string) {
 }
 
 // stopTraced sends SIGTERM to the program strace runs (strace's child).
-func stopTraced(t *testing.T, p *proc) {
+func stopTraced(t *testing.T, p *proctest.Proc) {
 	t.Helper()
 	pid := p.Cmd.Process.Pid
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
@@ -527,8 +503,8 @@ func TestSocketFileSafety(t *testing.T) {
 			`connect(3, {sa_family=AF_UNIX, sun_path="stale.sock"}, 13) = -1 ECONNREFUSED (Connection refused)`,
 			"# ECONNREFUSED: nobody is listening, so the file is stale; removed it",
 		} {
-			if !strings.Contains(server.text(), want) {
-				t.Errorf("no %q in\n%s", want, server.text())
+			if !strings.Contains(server.Stdout.String(), want) {
+				t.Errorf("no %q in\n%s", want, server.Stdout.String())
 			}
 		}
 		stdout, _, _ := run(t, dir, "alive\n", unixsock, "send", "-q", "-path", "stale.sock")
@@ -548,7 +524,7 @@ func TestSocketFileSafety(t *testing.T) {
 		}
 		stdout, _, _ := run(t, dir, "still here\n", unixsock, "send", "-q", "-path", "live.sock")
 		if stdout != "still here\n" {
-			t.Errorf("the first server no longer answers: %q\n%s", stdout, first.text())
+			t.Errorf("the first server no longer answers: %q\n%s", stdout, first.Stdout.String())
 		}
 	})
 
@@ -571,7 +547,7 @@ func TestSocketFileSafety(t *testing.T) {
 				t.Errorf("%v: the socket file is %v, want a socket with %v", c.args, st.Mode(), c.mode)
 			}
 			server.Cmd.Process.Signal(c.sig)
-			if status := server.waitExit(t); status != 0 {
+			if status := server.ExitCode(t); status != 0 {
 				t.Errorf("%v: exit %d after %v", c.args, status, c.sig)
 			}
 			if _, err := os.Lstat(filepath.Join(dir, "perm.sock")); !os.IsNotExist(err) {

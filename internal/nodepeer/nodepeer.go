@@ -31,9 +31,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
+
+	"socklab/internal/proctest"
 )
 
 // URL is the address a socket.io client is given for a server on this
@@ -62,11 +62,11 @@ func setup(t *testing.T) (node, dir string) {
 	dir = filepath.Join(root, "peers", "node")
 	node, err = exec.LookPath("node")
 	if err != nil {
-		need(t, "node", "node is not installed: these tests run socket.io's own server and client (apt-get install nodejs npm)")
+		proctest.Need(t, "node", fmt.Errorf("%v: these tests run socket.io's own server and client (apt-get install nodejs npm)", err))
 	}
 	for _, module := range []string{"socket.io", "socket.io-client"} {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", module, "package.json")); err != nil {
-			need(t, "node", fmt.Sprintf("npm module %s is not installed in peers/node: run `npm ci --prefix peers/node --no-audit --no-fund` (scripts/test does)", module))
+			proctest.Need(t, "node", fmt.Errorf("npm module %s is not installed in peers/node (%v): run `npm ci --prefix peers/node --no-audit --no-fund` (scripts/test does)", module, err))
 		}
 	}
 	return node, dir
@@ -89,26 +89,4 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// allowMissingEnv names the tools a runner lets tests do without: a
-// comma-separated list ("node,strace"), or "all".
-//
-// TODO: use proctest's helper for it once it lands; this is a local
-// stand-in that reads the same variable the same way.
-const allowMissingEnv = "SOCKLAB_ALLOW_MISSING"
-
-// need fails the test because tool is missing, or skips it when the runner
-// opted out of that tool explicitly. A silent skip would be a test that
-// cannot fail.
-func need(t *testing.T, tool, why string) {
-	t.Helper()
-	allowed := strings.Split(os.Getenv(allowMissingEnv), ",")
-	for i := range allowed {
-		allowed[i] = strings.TrimSpace(allowed[i])
-	}
-	if slices.Contains(allowed, tool) || slices.Contains(allowed, "all") {
-		t.Skipf("%s (skipped: %s=%s)", why, allowMissingEnv, os.Getenv(allowMissingEnv))
-	}
-	t.Fatalf("%s\n(to run without it on purpose: %s=%s)", why, allowMissingEnv, tool)
 }

@@ -16,7 +16,7 @@ import (
 const AllowMissing = "SOCKLAB_ALLOW_MISSING"
 
 // Need fails the test when err says that what (a tool such as "strace",
-// or "/proc") is missing, unless the runner listed what in
+// "/proc", or a permission such as "raw-socket" or "setuid") is missing, unless the runner listed what in
 // SOCKLAB_ALLOW_MISSING: then the test is skipped, saying so.
 func Need(t testing.TB, what string, err error) {
 	t.Helper()
@@ -26,7 +26,7 @@ func Need(t testing.TB, what string, err error) {
 	if allowedMissing(what, os.Getenv(AllowMissing)) {
 		t.Skipf("skipped: %s is missing (%v), and %s=%s allows it", what, err, AllowMissing, os.Getenv(AllowMissing))
 	}
-	t.Fatalf("this test needs %s: %v\n(install it, or set %s=%s to skip the tests that need it)", what, err, AllowMissing, what)
+	t.Fatalf("this test needs %s: %v\n(install it or grant it, or set %s=%s to skip the tests that need it)", what, err, AllowMissing, what)
 }
 
 // NeedTool is Need for a program on the PATH; it returns the program's

@@ -3,7 +3,8 @@
 //
 // A program test builds the programs once (Main or Build, from TestMain), starts
 // them (Start, StartCombined, StartPTY, StartOnTerminal), waits for a line of output
-// (WaitFor, WaitMatch) or for the end (ExitCode), and checks that nothing
+// (WaitFor, WaitMatch, WaitSubmatch) or for the end (ExitCode), and checks
+// that nothing
 // crashed (NoPanic). Every process started here is ended with the test:
 // t.Cleanup kills it by its PID if it is still running. Every wait is
 // bounded by Limit, so a hang fails the test instead of stalling the run.
@@ -292,6 +293,22 @@ func (p *Proc) WaitMatch(t *testing.T, o *Output, re *regexp.Regexp) []string {
 	t.Helper()
 	s := p.wait(t, o, "a match for "+re.String(), re.MatchString)
 	return re.FindStringSubmatch(s)
+}
+
+// WaitSubmatch waits until o matches the regular expression pattern and
+// returns its first submatch, or the whole match when pattern has no
+// group: the port in `# receiving on 127.0.0.1:(\d+)`, say.
+func (p *Proc) WaitSubmatch(t *testing.T, o *Output, pattern string) string {
+	t.Helper()
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		t.Fatalf("the test's own pattern: %v", err)
+	}
+	m := p.WaitMatch(t, o, re)
+	if len(m) > 1 {
+		return m[1]
+	}
+	return m[0]
 }
 
 // wait polls o until found says yes, the program exits without it, or

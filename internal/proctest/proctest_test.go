@@ -38,6 +38,41 @@ func TestStartWaitExit(t *testing.T) {
 	}
 }
 
+// WaitSubmatch gives the first group of a match, or the whole match when
+// the pattern has none, from stdout and stderr together (StartCombined);
+// and it fails the test when the program exits without printing a match.
+func TestWaitSubmatch(t *testing.T) {
+	p := StartCombined(t, exec.Command("sh", "-c", "echo '# receiving on 127.0.0.1:4242'; echo 'note: ready' >&2; exec sleep 30"))
+	if got := p.WaitSubmatch(t, &p.Stdout, `# receiving on \S+:(\d+)`); got != "4242" {
+		t.Errorf("submatch %q, want 4242", got)
+	}
+	if got := p.WaitSubmatch(t, &p.Stdout, `note: \w+`); got != "note: ready" {
+		t.Errorf("match %q, want the whole match %q", got, "note: ready")
+	}
+
+	out, _ := childTest("TestWaitSubmatchChild", "SOCKLAB_WAIT_CHILD=1").CombinedOutput()
+	if !strings.Contains(string(out), "--- FAIL: TestWaitSubmatchChild") || !strings.Contains(string(out), "exited without printing a match for port (\\d+)") {
+		t.Errorf("a program that never printed the match did not fail the test:\n%s", out)
+	}
+}
+
+func TestWaitSubmatchChild(t *testing.T) {
+	if os.Getenv("SOCKLAB_WAIT_CHILD") == "" {
+		t.Skip("runs only as TestWaitSubmatch's child")
+	}
+	p := Start(t, exec.Command("sh", "-c", "echo no port here"))
+	p.WaitSubmatch(t, &p.Stdout, `port (\d+)`)
+	t.Log("went on without the match")
+}
+
+// childTest is this test binary, set to run only the test named, with env
+// added to the environment: for a test whose failure is the point.
+func childTest(name string, env ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
 // A missing tool fails the test, unless SOCKLAB_ALLOW_MISSING names it
 // (or says all); then the test is skipped with a message naming the
 // variable. Run in a child test binary, where the failure is harmless.

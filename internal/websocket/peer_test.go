@@ -22,17 +22,6 @@ import (
 // of it. The Go side uses the standard net package for its one socket; the
 // point here is the bytes, not the syscalls.
 
-// tool finds a program the test needs. A missing one fails the test: a
-// skipped cross-check is a check that cannot fail.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is needed for this cross-check and was not found: %v", name, err)
-	}
-	return path
-}
-
 // conn reads with a bounded deadline and keeps the bytes not yet parsed.
 type peerConn struct {
 	t    *testing.T
@@ -100,7 +89,7 @@ func byteSum(b []byte) int {
 // them (Node must answer the ping and join the text), and the close
 // handshake with Node's code and UTF-8 reason.
 func TestNodeClientAgainstOurServer(t *testing.T) {
-	node := tool(t, "node")
+	node := proctest.NeedTool(t, "node")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +207,7 @@ func bigSum() int {
 // its 16-bit binary, our masked frames of all three sizes echoed, and the
 // close handshake.
 func TestOurClientAgainstPythonServer(t *testing.T) {
-	python := tool(t, "python3")
+	python := proctest.NeedTool(t, "python3")
 	proc := proctest.Start(t, exec.Command(python, "testdata/peer_server.py"))
 	port := proc.WaitMatch(t, &proc.Stdout, regexp.MustCompile(`port (\d+)`))[1]
 
