@@ -97,8 +97,8 @@ func (e *wsEnvelope) name() string { return "websocket" }
 // one is not part of the benchmark contract and ends the run with a clear
 // error rather than being pieced together.
 func (e *wsEnvelope) split(data []byte, max int) (text, reply []byte, used int, err error) {
-	// The frame carries the packet text; allow the header on top of max.
-	f, n, err := websocket.ParseFrame(data, false, max+websocket.MaxHeaderLen)
+	// The frame's payload is the packet text, so max bounds it directly.
+	f, n, err := websocket.ParseFrame(data, false, max)
 	if err != nil || n == 0 {
 		return nil, nil, 0, err
 	}
