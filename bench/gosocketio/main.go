@@ -4,10 +4,9 @@
 // bench/socketio/server.js and `miniio serve` (the contract is written out
 // at the top of scripts/bench): echo, count, count_done, bcast and mem.
 //
-// Run:   go run . PORT        (from bench/gosocketio; PORT 0 lets the kernel pick)
-//
-//	prints "ready PORT" on stdout once it listens on 127.0.0.1:PORT;
-//	SIGTERM or SIGINT ends it.
+// Run it from bench/gosocketio with `go run . PORT` (PORT 0 lets the
+// kernel pick). It prints "ready PORT" on stdout once it listens on
+// 127.0.0.1:PORT; SIGTERM or SIGINT ends it.
 //
 // It lives in a module of its own so that socklab's main module keeps
 // golang.org/x/sys and fatih/color as its only dependencies. Options are
