@@ -29,8 +29,12 @@ type AckResult struct {
 func (r *AckResult) Failed() string { return r.Error }
 
 func (r *AckResult) Summary() string {
-	return fmt.Sprintf("ack: %d round trips (%s, %d client(s), one at a time each) in %.3f s = %s/s; p50 %.1f µs, p99 %.1f µs (load generator CPU %.2f)",
-		r.Count, r.Envelope, r.Clients, r.Seconds, thousands(r.PerSec), r.P50us, r.P99us, r.ClientCPU)
+	clients := "1 client"
+	if r.Clients > 1 {
+		clients = fmt.Sprintf("%d clients, each", r.Clients)
+	}
+	return fmt.Sprintf("ack: %d round trips in %.3f s = %s/s; p50 %.1f µs, p99 %.1f µs; %s one at a time over %s (load generator CPU %.2f)",
+		r.Count, r.Seconds, thousands(r.PerSec), r.P50us, r.P99us, clients, r.Envelope, r.ClientCPU)
 }
 
 // runAck: `clients` connections (one unless -c says more), each making

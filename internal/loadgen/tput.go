@@ -8,15 +8,18 @@ import (
 
 // TputResult is the tput workload's JSON line.
 type TputResult struct {
-	Workload  string  `json:"workload"`
-	Envelope  string  `json:"envelope,omitempty"` // "tcp" or "websocket"
-	Count     int     `json:"count"`
-	Seconds   float64 `json:"seconds"`
-	PerSec    int64   `json:"per_sec"`
-	Batch     int     `json:"batch"` // events (= frames, = WebSocket messages) per write(2)
-	ClientCPU float64 `json:"client_cpu"`
-	Counted   *int    `json:"counted,omitempty"`
-	Error     string  `json:"error,omitempty"`
+	Workload string  `json:"workload"`
+	Envelope string  `json:"envelope,omitempty"` // "tcp" or "websocket"
+	Count    int     `json:"count"`
+	Seconds  float64 `json:"seconds"`
+	PerSec   int64   `json:"per_sec"`
+	Batch    int     `json:"batch"` // events (= frames, = WebSocket messages) per write(2)
+	// EventsPerMessage is 1 over WebSocket: every message carries exactly
+	// one event, so the server pays its per-message cost for each one.
+	EventsPerMessage int     `json:"events_per_message,omitempty"`
+	ClientCPU        float64 `json:"client_cpu"`
+	Counted          *int    `json:"counted,omitempty"`
+	Error            string  `json:"error,omitempty"`
 }
 
 func (r *TputResult) Failed() string { return r.Error }
@@ -64,6 +67,9 @@ func runTput(c Config) Result {
 	}
 	defer cn.close()
 	r.Envelope = cn.env.name()
+	if r.Envelope == "websocket" {
+		r.EventsPerMessage = 1
+	}
 
 	arg := payload(c.Size)
 	appendCount := func(buf []byte) ([]byte, error) {
