@@ -8,6 +8,11 @@ package main
 //	miniio bench -addr 127.0.0.1:7070 -workload tput -count 200000 -json
 //	miniio bench -addr 127.0.0.1:7070 -workload bcast -receivers 1000 -messages 300
 //	miniio bench -addr 127.0.0.1:7070 -workload idle -n 10000
+//	miniio bench -url ws://127.0.0.1:3000 -workload ack -c 100 -count 100000
+//
+// -url ws://HOST:PORT drives a socket.io server (miniio's WebSocket side,
+// or socket.io itself) over WebSocket + Engine.IO v4 instead of miniio's
+// TCP frames, one packet per WebSocket message.
 //
 // With -json it prints exactly one JSON line on stdout and nothing else
 // there; without it, a line for people. Exit status 0 when the run
@@ -37,7 +42,9 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	c := loadgen.Config{}
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:7070", "the miniio server, HOST:PORT")
+	fs.StringVar(&c.URL, "url", "", "ws://HOST:PORT: socket.io over WebSocket there instead of -addr's TCP frames")
 	fs.StringVar(&c.Workload, "workload", "ack", "ack, tput, bcast or idle")
+	fs.IntVar(&c.Clients, "c", 1, "ack: concurrent clients, each making one round trip at a time")
 	fs.IntVar(&c.Count, "count", 20000, "ack: round trips; tput: events (each after a warm-up of count/10)")
 	fs.IntVar(&c.Size, "size", 64, "payload bytes: a string of that many 'x'")
 	fs.IntVar(&c.Receivers, "receivers", 1000, "bcast: receiving connections")
@@ -47,7 +54,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "give up when the server stays silent this long")
 	asJSON := fs.Bool("json", false, "print one JSON line (the contract's fields) instead of a summary")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: miniio bench -addr HOST:PORT -workload ack|tput|bcast|idle [flags]\n\n"+
+		fmt.Fprintf(stderr, "usage: miniio bench -addr HOST:PORT|-url ws://HOST:PORT -workload ack|tput|bcast|idle [flags]\n\n"+
 			"Drives a running miniio server through one benchmark workload (see scripts/bench).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}

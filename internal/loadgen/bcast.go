@@ -9,6 +9,7 @@ import (
 // BcastResult is the bcast workload's JSON line.
 type BcastResult struct {
 	Workload  string  `json:"workload"`
+	Envelope  string  `json:"envelope,omitempty"` // "tcp" or "websocket"
 	Receivers int     `json:"receivers"`
 	Messages  int     `json:"messages"`
 	Delivered int     `json:"delivered"`
@@ -49,6 +50,10 @@ func runBcast(c Config) Result {
 		return fail("%v", err)
 	}
 
+	t, err := c.target()
+	if err != nil {
+		return fail("%v", err)
+	}
 	arg := payload(c.Size)
 	want, err := wire.AppendEvent(nil, wire.NoAck, "msg", arg)
 	if err != nil {
@@ -60,7 +65,7 @@ func runBcast(c Config) Result {
 	}
 	defer set.close()
 	for i := range n {
-		cn, err := dial(c.Addr, c.Timeout, smallBuffer)
+		cn, err := dial(t, c.Timeout, smallBuffer)
 		if err != nil {
 			return fail("receiver %d of %d: %v", i+1, n, err)
 		}
@@ -68,19 +73,20 @@ func runBcast(c Config) Result {
 			return fail("receiver %d of %d: %v", i+1, n, err)
 		}
 	}
-	sender, err := dial(c.Addr, c.Timeout, bigBuffer)
+	sender, err := dial(t, c.Timeout, bigBuffer)
 	if err != nil {
 		return fail("sender: %v", err)
 	}
 	defer sender.close()
+	r.Envelope = sender.env.name()
 
-	var frame []byte
-	frame, mark := wire.BeginFrame(frame)
-	frame, err = wire.AppendEvent(frame, wire.NoAck, "bcast", arg)
-	if err != nil {
-		return fail("%v", err)
+	// One bcast frame; over WebSocket each call masks with a new key.
+	appendBcast := func(buf []byte) []byte {
+		buf, mark := sender.env.begin(buf)
+		buf, _ = wire.AppendEvent(buf, wire.NoAck, "bcast", arg) // a plain string argument cannot fail
+		return sender.env.end(buf, mark)
 	}
-	frame = wire.EndFrame(frame, mark)
+	frame := appendBcast(nil)
 
 	// Warm-up: one broadcast, every receiver must get it.
 	set.expect(1)
@@ -94,7 +100,7 @@ func runBcast(c Config) Result {
 	// The timed part: all M emits in as few write(2)s as the kernel takes.
 	burst := make([]byte, 0, m*len(frame))
 	for range m {
-		burst = append(burst, frame...)
+		burst = appendBcast(burst)
 	}
 	set.expect(m)
 	clock := startClock()
@@ -140,12 +146,12 @@ func runBcast(c Config) Result {
 func (c *conn) countUntilAck(msg []byte, arg []byte) (int, error) {
 	id := c.acks
 	c.acks++
-	out, mark := wire.BeginFrame(c.out[:0])
+	out, mark := c.env.begin(c.out[:0])
 	out, err := wire.AppendEvent(out, id, "echo", arg)
 	if err != nil {
 		return 0, err
 	}
-	c.out = wire.EndFrame(out, mark)
+	c.out = c.env.end(out, mark)
 	if err := c.write(c.out); err != nil {
 		return 0, err
 	}

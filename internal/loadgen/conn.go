@@ -26,6 +26,7 @@ type conn struct {
 
 	packet wire.Packet // the last packet next() parsed
 	acks   int         // the ack id of the next emit that wants one
+	env    envelope    // miniio's TCP frames or WebSocket messages
 }
 
 // errQuiet is the error a read gets when the receive timeout runs out.
@@ -38,15 +39,23 @@ const (
 	smallBuffer = 256
 )
 
-// dial makes a TCP connection to addr with Nagle's algorithm off, reads
-// the server's OPEN, joins namespace "/" and waits for the server's yes.
-func dial(addr string, timeout time.Duration, bufSize int) (*conn, error) {
-	fd, err := connectTCP(addr, timeout)
+// dial makes a TCP connection to the server with Nagle's algorithm off;
+// over WebSocket it upgrades the connection first (wsUpgrade). Then it
+// reads the server's OPEN, joins namespace "/" and waits for the yes.
+func dial(t target, timeout time.Duration, bufSize int) (*conn, error) {
+	fd, err := connectTCP(t.addr, timeout)
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{fd: fd, max: wire.DefaultMaxPayload, in: make([]byte, bufSize)}
-	if err := c.handshake(); err != nil {
+	c := &conn{fd: fd, max: wire.DefaultMaxPayload, in: make([]byte, bufSize), env: tcpEnvelope{}}
+	if t.ws {
+		c.env = newWSEnvelope()
+		err = c.wsUpgrade(t)
+	}
+	if err == nil {
+		err = c.handshake()
+	}
+	if err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
@@ -126,9 +135,9 @@ func (c *conn) handshake() error {
 	}
 	c.max = p.Handshake.MaxPayload
 
-	out, mark := wire.BeginFrame(c.out[:0])
+	out, mark := c.env.begin(c.out[:0])
 	out, _ = wire.AppendConnect(out, nil)
-	c.out = wire.EndFrame(out, mark)
+	c.out = c.env.end(out, mark)
 	if err := c.write(c.out); err != nil {
 		return fmt.Errorf("sending CONNECT: %w", err)
 	}
@@ -164,15 +173,22 @@ func (c *conn) write(p []byte) error {
 }
 
 // frame returns the next frame's packet text, reading more when a whole
-// frame is not buffered yet. The text is valid until the next call.
+// frame is not buffered yet. The text is valid until the next call. A
+// WebSocket ping on the way is answered here.
 func (c *conn) frame() ([]byte, error) {
 	for {
-		text, n, err := wire.SplitFrame(c.in[c.r:c.w], c.max)
+		text, reply, n, err := c.env.split(c.in[c.r:c.w], c.max)
 		if err != nil {
 			return nil, err
 		}
 		if n > 0 {
 			c.r += n
+			if text == nil {
+				if err := c.write(reply); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return text, nil
 		}
 		if err := c.fill(); err != nil {
@@ -236,10 +252,7 @@ func (c *conn) next() (*wire.Packet, error) {
 	}
 }
 
-// pongFrame is PONG, framed: the answer to every PING.
-var pongFrame = wire.AppendFrame(nil, wire.AppendPong(nil))
-
-func (c *conn) pong() error { return c.write(pongFrame) }
+func (c *conn) pong() error { return c.write(c.env.pong()) }
 
 // call emits event with args and an ack id, and returns the ACK's
 // arguments. Events that arrive in between are skipped, as a socket.io
@@ -247,12 +260,12 @@ func (c *conn) pong() error { return c.write(pongFrame) }
 func (c *conn) call(event string, args ...json.RawMessage) ([]json.RawMessage, error) {
 	id := c.acks
 	c.acks++
-	out, mark := wire.BeginFrame(c.out[:0])
+	out, mark := c.env.begin(c.out[:0])
 	out, err := wire.AppendEvent(out, id, event, args...)
 	if err != nil {
 		return nil, err
 	}
-	c.out = wire.EndFrame(out, mark)
+	c.out = c.env.end(out, mark)
 	if err := c.write(c.out); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 // IdleResult is the idle workload's JSON line.
 type IdleResult struct {
 	Workload         string  `json:"workload"`
+	Envelope         string  `json:"envelope,omitempty"` // "tcp" or "websocket"
 	N                int     `json:"n"`
 	ServerRSSBefore  int64   `json:"server_rss_before"`
 	ServerRSSAfter   int64   `json:"server_rss_after"`
@@ -48,11 +49,16 @@ func runIdle(c Config) Result {
 	if err := raiseFileLimit(c.N + 64); err != nil {
 		return fail("%v", err)
 	}
-	probe, err := dial(c.Addr, c.Timeout, bigBuffer)
+	t, err := c.target()
+	if err != nil {
+		return fail("%v", err)
+	}
+	probe, err := dial(t, c.Timeout, bigBuffer)
 	if err != nil {
 		return fail("probe: %v", err)
 	}
 	defer probe.close()
+	r.Envelope = probe.env.name()
 	before, err := probe.mem()
 	if err != nil {
 		return fail("probe: %v", err)
@@ -62,6 +68,7 @@ func runIdle(c Config) Result {
 	// Only the file descriptors are kept: the generator's own memory per
 	// idle client stays at a few bytes.
 	fds := make([]int, 0, c.N)
+	var env envelope
 	defer func() {
 		for _, fd := range fds {
 			closeFD(fd)
@@ -69,11 +76,12 @@ func runIdle(c Config) Result {
 	}()
 	clock := startClock()
 	for i := range c.N {
-		cn, err := dial(c.Addr, c.Timeout, smallBuffer)
+		cn, err := dial(t, c.Timeout, smallBuffer)
 		if err != nil {
 			return fail("idle client %d of %d: %v", i+1, c.N, err)
 		}
 		fds = append(fds, cn.fd)
+		env = cn.env
 	}
 	elapsed, cpu := clock.stop()
 	r.ConnectSeconds = round(elapsed.Seconds(), 3)
@@ -87,7 +95,7 @@ func runIdle(c Config) Result {
 	r.BytesPerConn = (after.RSS - before.RSS) / int64(c.N)
 	r.HeapBytesPerConn = (after.Heap - before.Heap) / int64(c.N)
 
-	if dropped := countDropped(fds); dropped > 0 {
+	if dropped := countDropped(fds, env); dropped > 0 {
 		return fail("%d of %d idle clients were disconnected", dropped, c.N)
 	}
 	return r
@@ -96,7 +104,7 @@ func runIdle(c Config) Result {
 // countDropped looks at every idle socket once without waiting
 // (MSG_DONTWAIT): nothing to read means still connected; end of stream, an
 // error or a CLOSE packet means the server let it go. A PING is answered.
-func countDropped(fds []int) int {
+func countDropped(fds []int, env envelope) int {
 	buf := make([]byte, 4096)
 	dropped := 0
 	for _, fd := range fds {
@@ -111,27 +119,33 @@ func countDropped(fds []int) int {
 			dropped++
 			continue
 		}
-		if !stillOpen(fd, buf[:n]) {
+		if !stillOpen(fd, buf[:n], env) {
 			dropped++
 		}
 	}
 	return dropped
 }
 
-// stillOpen reads the whole frames in data: false on CLOSE or DISCONNECT;
-// PINGs are answered so the server keeps us.
-func stillOpen(fd int, data []byte) bool {
+// stillOpen reads the whole frames in data: false on CLOSE or DISCONNECT
+// (or a WebSocket close); PINGs are answered so the server keeps us.
+func stillOpen(fd int, data []byte, env envelope) bool {
 	for {
-		text, used, err := wire.SplitFrame(data, 0)
+		text, reply, used, err := env.split(data, 0)
 		if err != nil || used == 0 {
 			return err == nil
 		}
 		data = data[used:]
 		switch {
+		case text == nil:
+			if _, err := unix.Write(fd, reply); err != nil {
+				return false
+			}
+		case len(text) == 0:
+			return false // not a packet at all
 		case text[0] == byte(wire.Close), string(text) == "41":
 			return false
 		case text[0] == byte(wire.Ping):
-			if _, err := unix.Write(fd, pongFrame); err != nil {
+			if _, err := unix.Write(fd, env.pong()); err != nil {
 				return false
 			}
 		}

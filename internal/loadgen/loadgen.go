@@ -14,8 +14,10 @@ import (
 // accepted with every workload; each workload reads the ones it uses.
 type Config struct {
 	Addr      string        // the server, "127.0.0.1:7070" or "[::1]:7070"
+	URL       string        // when set, "ws://HOST:PORT": socket.io over WebSocket there instead of Addr
 	Workload  string        // ack, tput, bcast or idle
-	Count     int           // ack: round trips; tput: events
+	Count     int           // ack: round trips (all clients together); tput: events
+	Clients   int           // ack: concurrent clients, each one round trip at a time; 0 means 1
 	Size      int           // payload length in bytes (a string of 'x')
 	Receivers int           // bcast: receiving connections
 	Messages  int           // bcast: broadcasts the sender emits
@@ -45,13 +47,23 @@ func (c Config) Check() error {
 		return errors.New("-count, -receivers, -messages and -n must each be at least 1")
 	case c.Size < 1 || c.Size > MaxSize:
 		return fmt.Errorf("-size must be from 1 to %d bytes", MaxSize)
+	case c.Clients < 0 || c.Clients > MaxClients:
+		return fmt.Errorf("-c must be from 1 to %d clients", MaxClients)
+	case c.Clients > c.Count:
+		return fmt.Errorf("-c %d is more clients than -count %d round trips", c.Clients, c.Count)
 	case c.Batch < 0:
 		return errors.New("-batch must be 0 (fill 64 KiB per write) or more")
 	case c.Timeout <= 0:
 		return errors.New("-timeout must be more than 0")
 	}
+	if _, err := c.target(); err != nil {
+		return err
+	}
 	return nil
 }
+
+// MaxClients bounds -c: each ack client is a thread blocked in read(2).
+const MaxClients = 10000
 
 // Result is what a run prints: one of AckResult, TputResult, BcastResult
 // or IdleResult, each shaped as the contract says.

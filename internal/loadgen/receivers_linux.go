@@ -35,10 +35,11 @@ type receiverSet struct {
 // receiver is one connection's state in the set.
 type receiver struct {
 	fd      int
-	max     int    // the server's maxPayload
-	partial []byte // the start of a frame whose end has not arrived yet
-	got     int    // `msg` deliveries since the last expect
-	ackID   int    // the barrier echo's ack id, -1 when none is out
+	env     envelope // TCP frames or WebSocket messages, as the connection was made
+	max     int      // the server's maxPayload
+	partial []byte   // the start of a frame whose end has not arrived yet
+	got     int      // `msg` deliveries since the last expect
+	ackID   int      // the barrier echo's ack id, -1 when none is out
 	acked   bool
 }
 
@@ -67,7 +68,7 @@ func (s *receiverSet) add(cn *conn) error {
 	if err := unix.EpollCtl(s.epfd, unix.EPOLL_CTL_ADD, cn.fd, &ev); err != nil {
 		return fmt.Errorf("epoll_ctl ADD: %s", sys.Describe(err))
 	}
-	rc := &receiver{fd: cn.fd, max: cn.max, ackID: -1}
+	rc := &receiver{fd: cn.fd, env: cn.env, max: cn.max, ackID: -1}
 	s.byFD[cn.fd] = rc
 	// Bytes that came in right behind the handshake belong to the stream.
 	if cn.w > cn.r {
@@ -101,20 +102,21 @@ func (s *receiverSet) wait() (time.Time, error) {
 // answers; see runBcast for why.
 func (s *receiverSet) barrier(arg []byte) error {
 	const id = 1 // the receivers emit nothing else that wants an ack
-	frame, mark := wire.BeginFrame(nil)
-	frame, err := wire.AppendEvent(frame, id, "echo", arg)
-	if err != nil {
-		return err
-	}
-	frame = wire.EndFrame(frame, mark)
 	s.acked = 0
+	var frame []byte
 	for _, rc := range s.byFD {
 		rc.ackID, rc.acked = id, false
+		frame, mark := rc.env.begin(frame[:0])
+		frame, err := wire.AppendEvent(frame, id, "echo", arg)
+		if err != nil {
+			return err
+		}
+		frame = rc.env.end(frame, mark)
 		if err := writeNonblocking(rc.fd, frame); err != nil {
 			return fmt.Errorf("receiver fd %d: echo: %w", rc.fd, err)
 		}
 	}
-	err = s.loop(func() bool { return s.acked == len(s.byFD) })
+	err := s.loop(func() bool { return s.acked == len(s.byFD) })
 	if err == errNoData {
 		err = fmt.Errorf("nothing arrived for %v: %d of %d receivers have the ack of their echo",
 			s.quiet, s.acked, len(s.byFD))
@@ -197,7 +199,7 @@ func (s *receiverSet) consume(rc *receiver, data []byte) error {
 		data = rc.partial
 	}
 	for {
-		text, used, err := wire.SplitFrame(data, rc.max)
+		text, reply, used, err := rc.env.split(data, rc.max)
 		if err != nil {
 			return fmt.Errorf("receiver fd %d: %v", rc.fd, err)
 		}
@@ -205,6 +207,12 @@ func (s *receiverSet) consume(rc *receiver, data []byte) error {
 			break
 		}
 		data = data[used:]
+		if text == nil { // a WebSocket ping
+			if err := writeNonblocking(rc.fd, reply); err != nil {
+				return fmt.Errorf("receiver fd %d: pong: %w", rc.fd, err)
+			}
+			continue
+		}
 		if err := s.packet(rc, text); err != nil {
 			return err
 		}
@@ -232,7 +240,7 @@ func (s *receiverSet) packet(rc *receiver, text []byte) error {
 	}
 	switch {
 	case p.Engine == wire.Ping:
-		return writeNonblocking(rc.fd, pongFrame)
+		return writeNonblocking(rc.fd, rc.env.pong())
 	case p.Engine == wire.Close:
 		return fmt.Errorf("receiver fd %d: the server closed the session: %q", rc.fd, p.Reason)
 	case p.Engine != wire.Message:
