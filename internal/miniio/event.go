@@ -36,6 +36,15 @@ const (
 	// DefaultMaxPayload is the largest packet text accepted: 1 MiB
 	// (socket.io: 1,000,000 bytes).
 	DefaultMaxPayload = wire.DefaultMaxPayload
+
+	// DefaultFrameTimeout is how long a frame may take to arrive once its
+	// length prefix has: a client that announces a large frame and then
+	// stops holds the server's memory only this long.
+	DefaultFrameTimeout = 10 * time.Second
+
+	// DefaultInputBudget bounds the bytes of unfinished frames the server
+	// holds for all its connections together: 64 full-size frames.
+	DefaultInputBudget = 64 << 20
 )
 
 // Disconnect reasons: the text a socket's OnDisconnect handler gets, and the
@@ -71,6 +80,9 @@ const (
 	ReasonSlowConsumer   = "slow consumer"     // the peer stopped reading; its output queue hit the cap
 	ReasonServerFull     = "server full"       // max connections reached
 	ReasonNotAuthorized  = "not authorized"    // CONNECT without the right token
+	ReasonFrameTimeout   = "frame timeout"     // a frame's length came, the rest of it not soon enough
+	ReasonInputBudget    = "input budget"      // the server holds too many unfinished frames; this one was the largest
+	ReasonTooManyTries   = "too many attempts" // CONNECT refused too often from one address in a short time
 )
 
 // ErrAckTimeout is matched (errors.Is) by the error an ack callback gets

@@ -53,6 +53,18 @@ type ServerOptions struct {
 	// frame's length prefix before any of it is stored. Default 1 MiB.
 	MaxPayload int
 
+	// FrameTimeout is how long the rest of a frame may take once its
+	// length prefix has arrived; then the connection is closed with
+	// "frame timeout". Default 10s.
+	FrameTimeout time.Duration
+
+	// InputBudget bounds the bytes the server holds, for all connections
+	// together, of frames that have not fully arrived (each one's buffer
+	// is the size its prefix announced) and of input waiting for its turn.
+	// Past it, the connections holding the most are closed with "input
+	// budget" until the total is under it again. Default 64 MiB.
+	InputBudget int
+
 	// MaxConns is how many connections may be open at once; one more is
 	// told "server full" in a CLOSE frame and closed. Default 20000;
 	// negative means no limit (the process's file descriptor limit
@@ -109,6 +121,12 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	if o.MaxPayload <= 0 {
 		o.MaxPayload = DefaultMaxPayload
 	}
+	if o.FrameTimeout <= 0 {
+		o.FrameTimeout = DefaultFrameTimeout
+	}
+	if o.InputBudget <= 0 {
+		o.InputBudget = DefaultInputBudget
+	}
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
 	}
@@ -141,6 +159,8 @@ type transport interface {
 	Close()               // close once what is queued is written
 	Abort()               // close now, dropping what is queued
 	OutputLen() int       // bytes queued and not yet written
+	PauseReading()        // read nothing more from it until ResumeReading
+	ResumeReading()
 }
 
 // Server is a miniio server: sockets, rooms, and the emits between them.
@@ -161,11 +181,12 @@ type Server struct {
 	// The event names the last connected socket registered handlers for,
 	// shared by the next one as long as it registers the same (see On).
 	handlerNames []string
-	gen          uint64  // broadcast number, to send once per socket across rooms
-	pingQ        hbQueue // sockets waiting for their next PING (server_heartbeat.go)
-	pongQ        hbQueue // sockets waiting for their PONG
-	stopping     bool    // Shutdown was called
-	stopped      bool    // the loop was told to stop
+	gen          uint64      // broadcast number, to send once per socket across rooms
+	pingQ        hbQueue     // sockets waiting for their next PING (server_heartbeat.go)
+	pongQ        hbQueue     // sockets waiting for their PONG
+	input        inputBudget // unfinished frames and waiting input (server_input.go)
+	stopping     bool        // Shutdown was called
+	stopped      bool        // the loop was told to stop
 
 	// The emit queue, shared with other goroutines (server_emit.go).
 	mu          sync.Mutex
@@ -187,6 +208,7 @@ func NewServer(opts ServerOptions) *Server {
 		byID:  make(map[string]*Socket),
 		rooms: make(map[string]map[*Socket]struct{}),
 	}
+	srv.input.holders = make(map[*Socket]struct{})
 	srv.initHeartbeat()
 	return srv
 }

@@ -71,36 +71,6 @@ func (srv *Server) opened(s *Socket) {
 	s.schedulePing()
 }
 
-// data handles the bytes that arrived and are not used yet. It returns how
-// many it used; the loop keeps the rest (the start of a frame whose end
-// has not arrived) and calls again when more come.
-func (srv *Server) data(s *Socket, in []byte) int {
-	used := 0
-	for s.state < stateClosing {
-		text, n, err := wire.SplitFrame(in[used:], srv.opts.MaxPayload)
-		if err != nil {
-			// The length prefix alone was enough to refuse: nothing of the
-			// frame's body was read or stored.
-			var tooLarge *wire.FrameTooLargeError
-			if errors.As(err, &tooLarge) {
-				s.closeWith(ReasonTooLarge + ": " + err.Error())
-			} else {
-				s.closeWith(ReasonParseError + ": " + err.Error())
-			}
-			break
-		}
-		if n == 0 {
-			return used // the rest of the frame is still on its way
-		}
-		if srv.opts.OnFrame != nil {
-			srv.opts.OnFrame(s, false, in[used:used+n])
-		}
-		used += n
-		s.packet(text)
-	}
-	return len(in) // closing: whatever else came is not read
-}
-
 // closed is the loop telling us the connection is gone, and why (used
 // when it was not us who ended it).
 func (srv *Server) closed(s *Socket, reason string) {
@@ -329,6 +299,7 @@ func (s *Socket) finish(reason string) {
 	srv := s.srv
 	s.more().reason = reason
 	stop(&s.connectTimer)
+	srv.release(s)
 	s.hbRemove()
 	wasConnected := s.index >= 0
 	if wasConnected {

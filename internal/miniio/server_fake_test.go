@@ -103,6 +103,8 @@ func (c *fakeConn) Write(p []byte) error {
 }
 func (c *fakeConn) Close()         { c.closed = true }
 func (c *fakeConn) Abort()         { c.aborted = true }
+func (c *fakeConn) PauseReading()  {}
+func (c *fakeConn) ResumeReading() {}
 func (c *fakeConn) OutputLen() int { return c.queued }
 
 // frames returns the packet texts written since the last call.

@@ -62,7 +62,14 @@ type socketRare struct {
 	anyHandlers []func(event string, args []json.RawMessage)
 	byeHandlers []func(reason string)
 	lingerTimer stopper // cuts off a closing connection that does not drain
-	reason      string  // why it ended, once it did
+	// Input (server_input.go): the frame that has not fully arrived, in a
+	// buffer of the size its prefix announced, and its deadline; and the
+	// input that arrived but waits for the socket's next turn.
+	partial    []byte
+	frameTimer stopper
+	waiting    []byte
+	held       int    // bytes of the two above charged to the input budget
+	reason     string // why it ended, once it did
 }
 
 // more returns the socket's rare part, made on first use.

@@ -533,7 +533,7 @@ const shutdownBound = 8 * time.Second
 func TestServeShutdownWithAStuckClient(t *testing.T) {
 	// No output cap, so the client that stops reading is not dropped as a
 	// slow consumer before the shutdown starts.
-	srv := startServer(t, "-max-output", "-1")
+	srv := startServer(t, "-max-output", "-1", "-bench-events")
 	sender := connectRaw(t, srv.addr)
 	stuck := connectRaw(t, srv.addr)
 	// stuck never reads: fill the kernel's buffers and the server's queue

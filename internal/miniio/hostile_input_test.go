@@ -1,0 +1,226 @@
+//go:build linux
+
+package miniio
+
+// Hostile input against the real `miniio serve`: frames announced and
+// never finished, and a client streaming an event that is slow to handle.
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// halfSend connects, reads OPEN, and sends a max-size frame's prefix and
+// all of its body but the last byte; then it waits for the server to end
+// the connection and returns the CLOSE frame's reason ("" and the error
+// when there was none).
+func halfSend(addr string, body []byte, within time.Duration) (string, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	c := &rawClient{conn: conn, r: newReader(conn)}
+	if open, err := c.next(10 * time.Second); err != nil || !strings.HasPrefix(open, "0{") {
+		return "", fmt.Errorf("no OPEN (%q, %v)", open, err)
+	}
+	frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)+1))
+	conn.SetWriteDeadline(time.Now().Add(within))
+	conn.Write(append(frame, body...)) // may fail: the server may close it before reading all
+	for {
+		text, err := c.next(within)
+		if err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(text, "1") {
+			var b struct {
+				Reason string `json:"reason"`
+			}
+			json.Unmarshal([]byte(text[1:]), &b)
+			return b.Reason, nil
+		}
+	}
+}
+
+// Item: a few hundred clients each announce a max-size frame and send
+// all of it but one byte. The server holds at most its input budget of
+// them, closes the largest holders past it with "input budget", ends the
+// rest with "frame timeout", keeps answering a good client, and gives
+// the memory back afterwards.
+func TestHalfSentFrames(t *testing.T) {
+	const (
+		attackers = 300
+		workers   = attackers // all of them at once: each holds its frame until the server ends it
+		budget    = DefaultInputBudget
+		// The README's worst case: the budget twice over (the garbage
+		// collector lets the heap grow to twice what is live) plus the
+		// server's own size; a generous ceiling on top.
+		peakCeiling = 2*budget + 64<<20
+	)
+	srv := startServer(t, "-frame-timeout", "3s", "-connect-timeout", "60s")
+	good := connectRaw(t, srv.addr)
+	good.ask(1, "echo", "1")
+	rss0, _ := srv.memory()
+
+	body := []byte(`42["echo","` + strings.Repeat("x", DefaultMaxPayload-14) + `"]`)[:DefaultMaxPayload-1]
+	reasons := make([]string, attackers)
+	errs := make([]error, attackers)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				reasons[i], errs[i] = halfSend(srv.addr, body, 20*time.Second)
+			}
+		}()
+	}
+	// The good client keeps asking while the attack goes on.
+	var slowest time.Duration
+	done := make(chan struct{})
+	go func() {
+		for i := range attackers {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		close(done)
+	}()
+	for id := 2; ; id++ {
+		select {
+		case <-done:
+		default:
+			start := time.Now()
+			good.ask(id, "echo", "1")
+			slowest = max(slowest, time.Since(start))
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		break
+	}
+
+	count := map[string]int{}
+	for i := range attackers {
+		switch {
+		case strings.HasPrefix(reasons[i], ReasonInputBudget+":"):
+			count[ReasonInputBudget]++
+		case strings.HasPrefix(reasons[i], ReasonFrameTimeout+":"):
+			count[ReasonFrameTimeout]++
+		case errs[i] != nil && (errors.Is(errs[i], io.EOF) || isReset(errs[i])):
+			count["closed, no CLOSE frame read"]++
+		default:
+			t.Errorf("attacker %d: reason %q, error %v", i, reasons[i], errs[i])
+		}
+	}
+	_, peak := srv.memory()
+	t.Logf("attackers: %v; good client's slowest round trip %v; VmRSS before %d kB, VmHWM %d kB (ceiling %d kB)",
+		count, slowest.Round(time.Millisecond), rss0>>10, peak>>10, peakCeiling>>10)
+	if held := budget / (DefaultMaxPayload + 4); count[ReasonFrameTimeout] > held {
+		t.Errorf("%d connections held a frame until its timeout; the budget holds %d", count[ReasonFrameTimeout], held)
+	}
+	if count[ReasonInputBudget] < attackers/2 {
+		t.Errorf("only %d of %d were closed with %q", count[ReasonInputBudget], attackers, ReasonInputBudget)
+	}
+	if slowest > 10*time.Second {
+		t.Errorf("the good client's slowest round trip took %v during the attack", slowest)
+	}
+	if peak > peakCeiling {
+		t.Errorf("VmHWM %d kB, over the ceiling of %d kB", peak>>10, peakCeiling>>10)
+	}
+	good.ask(999999, "echo", "1")
+
+	// The memory goes back to the kernel a second or so after the burst.
+	var rss int
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if rss, _ = srv.memory(); rss < rss0+32<<20 {
+			break
+		}
+	}
+	t.Logf("VmRSS after: %d kB", rss>>10)
+	if rss >= rss0+32<<20 {
+		t.Errorf("VmRSS stays at %d kB after the burst (%d kB before it)", rss>>10, rss0>>10)
+	}
+	srv.checkNoPanic()
+}
+
+// p99 is the 99th percentile of the durations.
+func p99(d []time.Duration) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)*99/100]
+}
+
+// roundTrips times n echo round trips of a connected client.
+func roundTrips(c *rawClient, firstID, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range n {
+		start := time.Now()
+		c.ask(firstID+i, "echo", "1")
+		out[i] = time.Since(start)
+	}
+	return out
+}
+
+// Item: one client streams the most expensive event the server answers
+// (with -bench-events, mem: a garbage collection on the loop) without
+// reading anything; a good client's p99 round trip stays within a
+// generous multiple of its idle value. Without -bench-events, mem is
+// not an event the server answers at all.
+func TestExpensiveEventStream(t *testing.T) {
+	const trips = 300
+	srv := startServer(t, "-bench-events")
+	good := connectRaw(t, srv.addr)
+	roundTrips(good, 1, 50) // warm up
+	idle := p99(roundTrips(good, 100, trips))
+
+	abuser := connectRaw(t, srv.addr)
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	var batch []byte
+	for range 1000 {
+		batch = binary.BigEndian.AppendUint32(batch, uint32(len(`42["mem"]`)))
+		batch = append(batch, `42["mem"]`...)
+	}
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			abuser.conn.SetWriteDeadline(time.Now().Add(time.Second))
+			if _, err := abuser.conn.Write(batch); err != nil && !errors.Is(err, errTimeout) && !isTimeout(err) {
+				return
+			}
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the abuser's stream is under way
+	busy := p99(roundTrips(good, 1000, trips))
+	close(stop)
+	<-stopped
+
+	floor := max(idle, time.Millisecond) // a shared machine's idle p99 can be tiny
+	ratio := float64(busy) / float64(floor)
+	t.Logf("good client's p99 round trip: idle %v, with the abuser %v (%.1f× max(idle, 1ms))", idle, busy, ratio)
+	if ratio > 50 {
+		t.Errorf("p99 round trip %v with the abuser, %.0f× its idle value %v (floor 1ms): the abuser starves the loop", busy, ratio, idle)
+	}
+	srv.checkNoPanic()
+}
+
+var errTimeout = errors.New("timeout")
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
