@@ -298,19 +298,7 @@ func (ch *chat) roomCall(event, room string) error {
 
 // say prints one line of the conversation.
 func say(format string, args ...any) {
-	fmt.Fprintln(os.Stdout, printable(fmt.Sprintf(format, args...)))
-}
-
-// printable replaces control characters with "?": what others
-// type reaches our terminal, and an escape sequence in it could move the
-// cursor, clear the screen or change the title.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
+	fmt.Fprintln(os.Stdout, safe(fmt.Sprintf(format, args...)))
 }
 
 // text is argument i as text: a JSON string without its quotes, anything

@@ -82,7 +82,7 @@ func runListen(args []string) int {
 			return
 		}
 		// One write per line, so lines never mix with the stderr ones.
-		fmt.Fprintln(os.Stdout, eventLine(event, args))
+		fmt.Fprintln(os.Stdout, safe(eventLine(event, args)))
 	})
 	if err := client.Connect(); err != nil {
 		return clientFailed("listen", cf.addr, err)
@@ -101,7 +101,7 @@ func runListen(args []string) int {
 // printStatus shows the connection's state changes on stderr.
 func printStatus(s miniio.ClientStatus) {
 	if line := statusLine(s); line != "" {
-		fmt.Fprintf(os.Stderr, "# %s\n", line)
+		fmt.Fprintf(os.Stderr, "# %s\n", safe(line))
 	}
 }
 

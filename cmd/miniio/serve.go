@@ -379,7 +379,7 @@ func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bo
 		s.OnAny(func(event string, args []json.RawMessage) {
 			line := color.CyanString(name) + ": " + color.YellowString(safe(event))
 			if len(args) > 0 {
-				line += " " + argsText(args)
+				line += " " + safe(argsText(args))
 			}
 			log.line(line)
 		})
@@ -388,11 +388,11 @@ func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bo
 		if name, ok := names[s]; ok {
 			delete(names, s)
 			log.line(color.MagentaString("%s disconnected", name) +
-				fmt.Sprintf(": %s (%d online)", reason, (*srv).Stats().Connected))
+				fmt.Sprintf(": %s (%d online)", safe(reason), (*srv).Stats().Connected))
 			return
 		}
 		// It never completed CONNECT: a raw client, a refused token, a limit.
-		log.line(color.RedString("fd %d (%s) closed", s.FD(), s.Peer()) + ": " + reason)
+		log.line(color.RedString("fd %d (%s) closed", s.FD(), s.Peer()) + ": " + safe(reason))
 	}
 	if wire {
 		o.OnFrame = func(s *miniio.Socket, sent bool, frame []byte) {
@@ -435,35 +435,6 @@ func frameText(text []byte) string {
 		text = text[:max]
 	}
 	return safe(string(text)) + more
-}
-
-// safe replaces control characters and broken UTF-8 with \xNN, so that
-// names and event names from clients cannot move the cursor or change
-// the colours of the log.
-func safe(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r < 0x20 || r == 0x7f || (r == utf8.RuneError && size <= 1) || (r >= 0x80 && r < 0xa0) {
-			for _, c := range []byte(s[i : i+size]) {
-				fmt.Fprintf(&b, "\\x%02x", c)
-			}
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
 }
 
 // logger prints the server's log on stderr, next to the trace. -q leaves

@@ -224,3 +224,31 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// Item: what a client sends reaches the server's log escaped, however it
+// is sent: in its name, an event's name, or an event's arguments. U+009B
+// is a C1 control (CSI, ESC [ in one character); U+202E turns the rest of
+// the line around.
+func TestLogEscapesPeerText(t *testing.T) {
+	srv := startServer(t)
+	c := dialRaw(t, srv.addr)
+	c.send("40" + `{"name":"n` + "\u009b" + `2J` + "\u202e" + `x"}`)
+	c.read() // CONNECT's answer
+	c.send(`42["e` + "\u009b" + `v` + "\u202e" + `","a` + "\u009b" + `31mred` + "\u202e" + `txt.exe",{"k":"` + "\u009b" + "\u202e" + `"}]`)
+	c.send(`42["echo"]`) // the log line of the event above is written before this one's
+	srv.waitFor(`: echo`, 10*time.Second)
+	out := srv.out.String()
+	for _, raw := range []string{"\u009b", "\u202e"} {
+		if strings.Contains(out, raw) {
+			t.Errorf("the log has U+%04X unescaped:\n%s", []rune(raw)[0], out)
+		}
+	}
+	for _, want := range []string{
+		`n\u009b2J\u202ex connected`,
+		`: e\u009bv\u202e "a\u009b31mred\u202etxt.exe" {"k":"\u009b\u202e"}`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log has no %q:\n%s", want, out)
+		}
+	}
+}
