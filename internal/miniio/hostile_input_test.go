@@ -252,3 +252,62 @@ func TestLogEscapesPeerText(t *testing.T) {
 		}
 	}
 }
+
+// CONNECT's auth: the key is exactly "token", once; and one address gets
+// a few wrong guesses, then "too many attempts" (right token or not)
+// until its bucket refills.
+func TestServeTokenKeyAndGuessLimit(t *testing.T) {
+	srv := startServer(t, "-token", "s3cret")
+	try := func(auth string) string {
+		t.Helper()
+		c := dialRaw(t, srv.addr)
+		c.send("40" + auth)
+		got := c.read()
+		if strings.HasPrefix(got, "44") {
+			c.expectClose("")
+		}
+		return got
+	}
+	const refused = `44{"message":"not authorized"}`
+	for _, auth := range []string{
+		`{"TOKEN":"s3cret"}`,
+		`{"ToKeN":"s3cret"}`,
+		`{"token":"wrong","token":"s3cret"}`,
+		`{"token":"s3cret","token":"s3cret"}`,
+	} {
+		if got := try(auth); got != refused {
+			t.Errorf("CONNECT %s answered %q, want %q", auth, got, refused)
+		}
+	}
+	// Not a guess, so no try used: the right key once, among others.
+	if got := try(`{"name":"ann","token":"s3cret"}`); !strings.HasPrefix(got, `40{"sid":`) {
+		t.Errorf("the right token answered %q", got)
+	}
+
+	// Four wrong tries above; a burst of 30 more finds the limit.
+	limited := 0
+	for range 30 {
+		switch got := try(`{"token":"guess"}`); got {
+		case refused:
+		case `44{"message":"too many attempts"}`:
+			limited++
+		default:
+			t.Fatalf("a guess answered %q", got)
+		}
+	}
+	if limited < 20 {
+		t.Errorf("%d of 30 rapid guesses were refused as too many attempts, want at least 20", limited)
+	}
+	if got := try(`{"token":"s3cret"}`); got != `44{"message":"too many attempts"}` {
+		t.Errorf("the right token during the lock-out answered %q", got)
+	}
+	// Two tries a second come back: the right token gets in again.
+	deadline := time.Now().Add(5 * time.Second)
+	for got := ""; !strings.HasPrefix(got, `40{"sid":`); got = try(`{"token":"s3cret"}`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the right token still refused after 5s: %q", got)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	srv.waitFor(`closed: too many attempts`, time.Second)
+}

@@ -20,12 +20,9 @@ package miniio
 //	other goroutines ── Emit / To(room).Emit / Join ──→ emit queue (+ wake the loop)
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -239,33 +236,6 @@ func (srv *Server) On(event string, f func(s *Socket)) {
 // gets CONNECT_ERROR with the error's text as the message, then CLOSE.
 func (srv *Server) Use(check func(s *Socket, auth json.RawMessage) error) {
 	srv.middleware = append(srv.middleware, check)
-}
-
-// ErrNotAuthorized is what TokenAuth refuses with.
-var ErrNotAuthorized = errors.New(ReasonNotAuthorized)
-
-// TokenAuth returns a check for Use that lets in only a CONNECT carrying
-// this token: 40{"token":"…"}.
-//
-// The comparison takes the same time whatever the token sent: comparing
-// byte by byte and stopping at the first difference would let a patient
-// attacker find the token one byte at a time by timing the answers. Both
-// sides are hashed first so that even the token's length does not show.
-func TokenAuth(token string) func(s *Socket, auth json.RawMessage) error {
-	want := sha256.Sum256([]byte(token))
-	return func(s *Socket, auth json.RawMessage) error {
-		var a struct {
-			Token string `json:"token"`
-		}
-		if len(auth) > 0 && json.Unmarshal(auth, &a) != nil {
-			return ErrNotAuthorized
-		}
-		got := sha256.Sum256([]byte(a.Token))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			return ErrNotAuthorized
-		}
-		return nil
-	}
 }
 
 // Stats is a snapshot of the server's counters; safe from any goroutine.

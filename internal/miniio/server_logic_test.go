@@ -385,7 +385,7 @@ func TestServerSlowConsumer(t *testing.T) {
 func TestServerTokenAuth(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{})
 	srv.Use(TokenAuth("s3cret"))
-	for _, bad := range []string{`40`, `40{"token":"wrong"}`, `40{"token":7}`, `40{"token":"s3cret!"}`} {
+	for _, bad := range []string{`40`, `40{"token":"wrong"}`, `40{"token":7}`, `40{"token":"s3cret!"}`, `40{"Token":"s3cret"}`, `40{"token":"s3cret","token":"s3cret"}`} {
 		c := dial(t, srv)
 		c.send(bad)
 		f := c.frames(t)
