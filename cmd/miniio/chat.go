@@ -110,7 +110,7 @@ func runChat(args []string) int {
 	case <-client.Done():
 		return 1
 	}
-	lines := make(chan string)
+	lines := make(chan typedLine)
 	go readLines(lines)
 	for {
 		select {
@@ -120,7 +120,11 @@ func runChat(args []string) int {
 				<-client.Done()
 				return 0
 			}
-			if quit := ch.typed(line); quit {
+			if line.tooLong > 0 {
+				say("* not sent: a line of %d bytes is longer than the %d one chat line may have; type the next one", line.tooLong, maxLine)
+				continue
+			}
+			if quit := ch.typed(line.text); quit {
 				client.Close()
 				<-client.Done()
 				return 0
@@ -135,13 +139,51 @@ func runChat(args []string) int {
 	}
 }
 
-// readLines sends each line typed on stdin, then closes lines at EOF.
-func readLines(lines chan<- string) {
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		lines <- in.Text()
+// maxLine is the longest line chat reads: the server's default
+// maxPayload, more than any one event can carry. A longer line is
+// dropped, with a message, and the chat goes on with the next line.
+const maxLine = miniio.DefaultMaxPayload
+
+// typedLine is one line from stdin, or the length of one too long to keep.
+type typedLine struct {
+	text    string
+	tooLong int // bytes, when the line was longer than maxLine
+}
+
+// readLines sends each line typed on stdin, then closes lines at EOF (or
+// a read error). bufio.Scanner would stop at the first line longer than
+// its buffer, silently: every line after it would be lost.
+func readLines(lines chan<- typedLine) {
+	defer close(lines)
+	in := bufio.NewReaderSize(os.Stdin, 64<<10)
+	for {
+		var line []byte
+		n := 0
+		for {
+			chunk, err := in.ReadSlice('\n')
+			n += len(chunk)
+			if n <= maxLine+1 { // +1: the newline
+				line = append(line, chunk...)
+			}
+			if err == bufio.ErrBufferFull {
+				continue // the same line goes on
+			}
+			length := n // without the newline
+			if err == nil {
+				length--
+			}
+			switch {
+			case length > maxLine:
+				lines <- typedLine{tooLong: length}
+			case n > 0:
+				lines <- typedLine{text: strings.TrimSuffix(string(line), "\n")}
+			}
+			if err != nil {
+				return // io.EOF: Ctrl-D, or the end of a pipe
+			}
+			break
+		}
 	}
-	close(lines)
 }
 
 // chat is the client's side of the conversation.
