@@ -148,8 +148,10 @@ func runServe(args []string) int {
 		bound = *addr
 	}
 	log.info("listening on %s (ping every %v, timeout %v; maxPayload %d)", bound, o.PingInterval, o.PingTimeout, srv.Options().MaxPayload)
-	if *token == "" && !loopback(*addr) {
-		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", *addr)
+	// Judged by the address the socket got (getsockname), not by the
+	// flag's text: "localhost:7070" is loopback, "myhost:7070" may not be.
+	if *token == "" && !loopback(bound) {
+		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", bound)
 	}
 
 	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.
