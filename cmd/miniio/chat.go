@@ -109,6 +109,10 @@ func runChat(args []string) int {
 	case <-ch.ready:
 	case <-client.Done():
 		return 1
+	case <-interrupt: // still trying to connect
+		client.Close()
+		<-client.Done()
+		return 0
 	}
 	lines := make(chan typedLine)
 	go readLines(lines)
@@ -244,8 +248,12 @@ func (ch *chat) status(s miniio.ClientStatus) {
 	case miniio.StateConnecting:
 		return // "reconnecting in …" said it already
 	case miniio.StateConnectFailed:
+		if firstTryFailed(s) {
+			say("* %s; trying again as after a lost connection (Ctrl-C to stop)", s)
+			return
+		}
 		if s.Attempt == 0 {
-			return // the first attempt: Connect's error says it
+			return // the server said no: Connect's error says it
 		}
 	case miniio.StateConnected:
 		ch.everConnected = true

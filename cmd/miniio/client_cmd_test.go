@@ -247,6 +247,7 @@ func TestClientCommands(t *testing.T) {
 	t.Run("ListenFilterAndInterrupt", func(t *testing.T) { testListen(t, bin) })
 	t.Run("ThreeChats", func(t *testing.T) { testThreeChats(t, bin) })
 	t.Run("ChatLongLines", func(t *testing.T) { testChatLongLines(t, bin) })
+	t.Run("FirstConnectionRetried", func(t *testing.T) { testFirstConnectionRetried(t, bin) })
 	t.Run("ReconnectAfterServerRestart", func(t *testing.T) { testReconnect(t, bin) })
 	t.Run("PingTimeoutWhenServerStops", func(t *testing.T) { testPingTimeout(t, bin) })
 	t.Run("Token", func(t *testing.T) { testToken(t, bin) })
@@ -469,6 +470,33 @@ func testChatLongLines(t *testing.T, bin string) {
 	ann.stdin.Close()
 	if code := ann.wait(); code != 0 {
 		t.Errorf("chat after Ctrl-D: status %d", code)
+	}
+}
+
+// chat and listen started before the server: they say so, retry with
+// the reconnection's backoff, and get in once it is up. emit still fails
+// at once (testEmitConnectionRefused).
+func testFirstConnectionRetried(t *testing.T, bin string) {
+	addr := cliFreeAddr(t)
+	ann := cliStart(t, "ann", bin, "chat", "-addr", addr, "-name", "ann")
+	all := cliStart(t, "listen", bin, "listen", "-addr", addr)
+	ann.waitFor("ECONNREFUSED (Connection refused); trying again as after a lost connection")
+	ann.waitFor("* reconnecting in ")
+	all.waitFor("err: # could not connect: connect to " + addr + ": ECONNREFUSED")
+	all.waitFor("err: # reconnecting in ")
+
+	cliServe(t, bin, addr)
+	ann.waitFor("* connected (id ")
+	all.waitFor("err: # connected (id ")
+	ann.say("hello late server")
+	all.waitFor(`out: ["chat","ann","hello late server"]`)
+	ann.signal(syscall.SIGINT)
+	all.signal(syscall.SIGINT)
+	if code := ann.wait(); code != 0 {
+		t.Errorf("chat after Ctrl-C: status %d", code)
+	}
+	if code := all.wait(); code != 0 {
+		t.Errorf("listen after Ctrl-C: status %d", code)
 	}
 }
 

@@ -35,6 +35,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -122,8 +123,11 @@ func statusLine(s miniio.ClientStatus) string {
 	case miniio.StateConnecting:
 		return "" // "reconnecting in …" said it already
 	case miniio.StateConnectFailed:
+		if firstTryFailed(s) {
+			return s.String() + "; trying again as after a lost connection (Ctrl-C to stop)"
+		}
 		if s.Attempt == 0 {
-			return ""
+			return "" // the server said no: Connect's error says it
 		}
 	case miniio.StateConnected:
 		everConnected = true
@@ -151,4 +155,13 @@ func jsonString(s string) json.RawMessage {
 	enc.SetEscapeHTML(false)
 	enc.Encode(s)
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// firstTryFailed says whether s is the first connection's failure, one
+// the client retries (chat and listen reconnect): nothing listens yet, or
+// the handshake broke. The server saying no (a *ConnectError) is final,
+// and Connect's error reports it.
+func firstTryFailed(s miniio.ClientStatus) bool {
+	var refused *miniio.ConnectError
+	return s.State == miniio.StateConnectFailed && s.Attempt == 0 && !errors.As(s.Err, &refused)
 }
