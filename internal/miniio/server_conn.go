@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"socklab/internal/sys"
 	"socklab/internal/wire"
 )
 
@@ -86,16 +83,6 @@ func (srv *Server) closed(s *Socket, reason string) {
 	if srv.open.Add(-1) == 0 && srv.stopping {
 		srv.stopLoop()
 	}
-}
-
-// describeErr names an errno the way strace does: "ECONNRESET
-// (Connection reset by peer)".
-func describeErr(err error) string {
-	var errno unix.Errno
-	if errors.As(err, &errno) {
-		return sys.ErrnoName(errno) + " (" + sys.ErrnoText(errno) + ")"
-	}
-	return err.Error()
 }
 
 // packet handles one packet's text.
@@ -297,7 +284,6 @@ func (s *Socket) closeWith(reason string) {
 // timers stopped, waiting acks failed, handlers told. Runs once.
 func (s *Socket) finish(reason string) {
 	srv := s.srv
-	s.more().reason = reason
 	stop(&s.connectTimer)
 	srv.release(s)
 	s.hbRemove()
@@ -325,7 +311,7 @@ func (s *Socket) finish(reason string) {
 		stop(&pa.timer)
 		pa.cb(nil, fmt.Errorf("%w: %s", ErrDisconnected, reason))
 	}
-	if wasConnected {
+	if wasConnected && s.rare != nil {
 		for _, h := range s.rare.byeHandlers {
 			h(reason)
 		}
@@ -333,15 +319,6 @@ func (s *Socket) finish(reason string) {
 	if srv.opts.OnClose != nil {
 		srv.opts.OnClose(s, reason)
 	}
-}
-
-// Reason says why the socket ended, "" while it has not. Loop goroutine
-// only.
-func (s *Socket) Reason() string {
-	if s.rare == nil {
-		return ""
-	}
-	return s.rare.reason
 }
 
 // after runs f on the loop goroutine after d, as a handler: emits it makes

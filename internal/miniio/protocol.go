@@ -106,35 +106,9 @@ func (e *AckTimeoutError) Error() string {
 // Is makes errors.Is(err, ErrAckTimeout) true.
 func (e *AckTimeoutError) Is(target error) bool { return target == ErrAckTimeout }
 
-// Event is one received event, in the shape `miniio listen` prints as a
-// JSON line: {"event":"chat","args":["ann","hi"]}.
-type Event struct {
-	Name string            `json:"event"`
-	Args []json.RawMessage `json:"args"`
-}
-
-// MarshalArgs turns emit's Go values into JSON, one value per argument.
-// A json.RawMessage is taken as it is (it must be valid JSON); a string,
-// bool or int is written directly; anything else goes through
-// encoding/json.
-func MarshalArgs(args ...any) ([]json.RawMessage, error) {
-	if len(args) == 0 {
-		return nil, nil
-	}
-	out := make([]json.RawMessage, len(args))
-	for i, a := range args {
-		b, err := appendArg(nil, a)
-		if err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i+1, err)
-		}
-		out[i] = b
-	}
-	return out, nil
-}
-
 // AppendEventFrame appends one whole frame (length prefix and text) for
 // emit(name, args…) to dst: `42["chat","hi"]`, or `4217["chat","hi"]`
-// when ackID is not wire.NoAck. args are Go values as for MarshalArgs. On
+// when ackID is not wire.NoAck. args are Go values, written as appendArg says. On
 // error dst comes back unchanged.
 func AppendEventFrame(dst []byte, ackID int, name string, args ...any) ([]byte, error) {
 	if wire.IsReserved(name) {
@@ -189,7 +163,9 @@ func AppendAckFrame(dst []byte, ackID int, args ...any) ([]byte, error) {
 	return wire.EndFrame(buf, mark), nil
 }
 
-// appendArg writes one argument as JSON. The common kinds are written by
+// appendArg writes one argument as JSON: a json.RawMessage as it is (it
+// must be valid JSON), a string, bool or int directly, anything else
+// through encoding/json. The common kinds are written by
 // hand because this is the hot path of every emit; the rest take the slow
 // road through encoding/json.
 func appendArg(dst []byte, a any) ([]byte, error) {
