@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sort"
 	"strings"
@@ -20,24 +19,32 @@ import (
 )
 
 // halfSend connects, reads OPEN, and sends a max-size frame's prefix and
-// all of its body but the last byte; then it waits for the server to end
-// the connection and returns the CLOSE frame's reason ("" and the error
-// when there was none).
-func halfSend(addr string, body []byte, within time.Duration) (string, error) {
+// all of its body but the last byte. Then it waits for the server to end
+// the connection, or for quit, and returns the CLOSE frame's reason (""
+// and the error when there was none). sent is told when the bytes are
+// written (or could not be).
+func halfSend(addr string, body []byte, sent func(), quit <-chan struct{}) (string, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
+		sent()
 		return "", err
 	}
 	defer conn.Close()
+	go func() {
+		<-quit
+		conn.Close() // wakes the read below
+	}()
 	c := &rawClient{conn: conn, r: newReader(conn)}
-	if open, err := c.next(10 * time.Second); err != nil || !strings.HasPrefix(open, "0{") {
+	if open, err := c.next(30 * time.Second); err != nil || !strings.HasPrefix(open, "0{") {
+		sent()
 		return "", fmt.Errorf("no OPEN (%q, %v)", open, err)
 	}
 	frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)+1))
-	conn.SetWriteDeadline(time.Now().Add(within))
+	conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	conn.Write(append(frame, body...)) // may fail: the server may close it before reading all
+	sent()
 	for {
-		text, err := c.next(within)
+		text, err := c.next(60 * time.Second)
 		if err != nil {
 			return "", err
 		}
@@ -52,21 +59,23 @@ func halfSend(addr string, body []byte, within time.Duration) (string, error) {
 }
 
 // Item: a few hundred clients each announce a max-size frame and send
-// all of it but one byte. The server holds at most its input budget of
-// them, closes the largest holders past it with "input budget", ends the
-// rest with "frame timeout", keeps answering a good client, and gives
-// the memory back afterwards.
+// all of it but one byte, and then wait. The server holds at most its
+// input budget of them and closes the largest holders past it with
+// "input budget", keeps answering a good client, and gives the memory
+// back afterwards. (The frame timeout is long here, so that all of them
+// overlap however slow the machine; the fake-loop test
+// TestServerUnfinishedFrames and lesson 13 show the timeout.)
 func TestHalfSentFrames(t *testing.T) {
 	const (
 		attackers = 300
-		workers   = attackers // all of them at once: each holds its frame until the server ends it
 		budget    = DefaultInputBudget
+		held      = budget / (DefaultMaxPayload + 4) // frames the budget holds at once
 		// The README's worst case: the budget twice over (the garbage
 		// collector lets the heap grow to twice what is live) plus the
 		// server's own size; a generous ceiling on top.
 		peakCeiling = 2*budget + 64<<20
 	)
-	srv := startServer(t, "-frame-timeout", "3s", "-connect-timeout", "60s")
+	srv := startServer(t, "-frame-timeout", "60s", "-connect-timeout", "60s")
 	good := connectRaw(t, srv.addr)
 	good.ask(1, "echo", "1")
 	rss0, _ := srv.memory()
@@ -74,70 +83,76 @@ func TestHalfSentFrames(t *testing.T) {
 	body := []byte(`42["echo","` + strings.Repeat("x", DefaultMaxPayload-14) + `"]`)[:DefaultMaxPayload-1]
 	reasons := make([]string, attackers)
 	errs := make([]error, attackers)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
+	var finished, allSent sync.WaitGroup
+	var mu sync.Mutex
+	budgetClosed := 0
+	quit := make(chan struct{})
+	for i := range attackers {
+		finished.Add(1)
+		allSent.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := range next {
-				reasons[i], errs[i] = halfSend(srv.addr, body, 20*time.Second)
+			defer finished.Done()
+			reasons[i], errs[i] = halfSend(srv.addr, body, allSent.Done, quit)
+			if strings.HasPrefix(reasons[i], ReasonInputBudget+":") {
+				mu.Lock()
+				budgetClosed++
+				mu.Unlock()
 			}
 		}()
 	}
 	// The good client keeps asking while the attack goes on.
+	sentDone := make(chan struct{})
+	go func() { allSent.Wait(); close(sentDone) }()
 	var slowest time.Duration
-	done := make(chan struct{})
-	go func() {
-		for i := range attackers {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		close(done)
-	}()
 	for id := 2; ; id++ {
+		start := time.Now()
+		good.ask(id, "echo", "1")
+		slowest = max(slowest, time.Since(start))
 		select {
-		case <-done:
-		default:
-			start := time.Now()
-			good.ask(id, "echo", "1")
-			slowest = max(slowest, time.Since(start))
-			time.Sleep(20 * time.Millisecond)
+		case <-sentDone:
+		case <-time.After(20 * time.Millisecond):
 			continue
 		}
 		break
 	}
+	// Everything is sent; the server has read all of it once all but
+	// the frames it holds were closed.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := budgetClosed
+		mu.Unlock()
+		if n >= attackers-held || time.Now().After(deadline) {
+			break
+		}
+	}
+	_, peak := srv.memory()
+	good.ask(999999, "echo", "1")
+	close(quit) // the survivors leave
+	finished.Wait()
 
 	count := map[string]int{}
 	for i := range attackers {
 		switch {
 		case strings.HasPrefix(reasons[i], ReasonInputBudget+":"):
 			count[ReasonInputBudget]++
-		case strings.HasPrefix(reasons[i], ReasonFrameTimeout+":"):
-			count[ReasonFrameTimeout]++
-		case errs[i] != nil && (errors.Is(errs[i], io.EOF) || isReset(errs[i])):
-			count["closed, no CLOSE frame read"]++
+		case reasons[i] == "" && errs[i] != nil:
+			count["no CLOSE (still held when the test closed it, or reset)"]++
 		default:
 			t.Errorf("attacker %d: reason %q, error %v", i, reasons[i], errs[i])
 		}
 	}
-	_, peak := srv.memory()
 	t.Logf("attackers: %v; good client's slowest round trip %v; VmRSS before %d kB, VmHWM %d kB (ceiling %d kB)",
 		count, slowest.Round(time.Millisecond), rss0>>10, peak>>10, peakCeiling>>10)
-	if held := budget / (DefaultMaxPayload + 4); count[ReasonFrameTimeout] > held {
-		t.Errorf("%d connections held a frame until its timeout; the budget holds %d", count[ReasonFrameTimeout], held)
+	if count[ReasonInputBudget] < attackers-held {
+		t.Errorf("%d of %d were closed with %q; the budget holds %d at once, so at least %d should have been",
+			count[ReasonInputBudget], attackers, ReasonInputBudget, held, attackers-held)
 	}
-	if count[ReasonInputBudget] < attackers/2 {
-		t.Errorf("only %d of %d were closed with %q", count[ReasonInputBudget], attackers, ReasonInputBudget)
-	}
-	if slowest > 10*time.Second {
+	if slowest > 20*time.Second {
 		t.Errorf("the good client's slowest round trip took %v during the attack", slowest)
 	}
 	if peak > peakCeiling {
 		t.Errorf("VmHWM %d kB, over the ceiling of %d kB", peak>>10, peakCeiling>>10)
 	}
-	good.ask(999999, "echo", "1")
 
 	// The memory goes back to the kernel a second or so after the burst.
 	var rss int
