@@ -315,6 +315,33 @@ func TestServerUnfinishedFrames(t *testing.T) {
 	}
 }
 
+// One connection gets turnPackets packets (or turnTime of handlers) per
+// turn of the loop: the rest waits for the next turn, and reading from
+// it pauses meanwhile.
+func TestServerHandlerBudgetPerTurn(t *testing.T) {
+	srv, loop := demoServer(t, ServerOptions{})
+	c := join(t, srv)
+	texts := make([]string, turnPackets+100)
+	for i := range texts {
+		texts[i] = fmt.Sprintf(`42%d["echo",%d]`, i, i)
+	}
+	c.send(texts...)
+	if got := len(c.frames(t)); got != turnPackets {
+		t.Fatalf("%d acks in the first turn, want %d", got, turnPackets)
+	}
+	if !c.paused {
+		t.Fatal("reading not paused while input waits")
+	}
+	loop.runPosted() // the next turn
+	f := c.frames(t)
+	if len(f) != 100 || f[99] != fmt.Sprintf(`43%d[%d]`, turnPackets+99, turnPackets+99) {
+		t.Fatalf("next turn: %d acks, last %q", len(f), f[len(f)-1])
+	}
+	if c.paused || srv.input.held != 0 {
+		t.Fatalf("after the backlog: paused %v, input held %d", c.paused, srv.input.held)
+	}
+}
+
 func TestServerConnectTimeout(t *testing.T) {
 	srv, loop := newFakeServer(t, ServerOptions{ConnectTimeout: 5 * time.Second})
 	c := dial(t, srv)
