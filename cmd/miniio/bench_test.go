@@ -52,7 +52,7 @@ func benchStartServe(t *testing.T, bin string) string {
 	t.Helper()
 	for attempt := 0; attempt < 3; attempt++ {
 		addr := benchFreeAddr(t)
-		cmd := exec.Command(bin, "serve", "-q", "-addr", addr)
+		cmd := exec.Command(bin, "serve", "-q", "-bench-events", "-addr", addr)
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {

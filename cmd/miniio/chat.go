@@ -109,8 +109,12 @@ func runChat(args []string) int {
 	case <-ch.ready:
 	case <-client.Done():
 		return 1
+	case <-interrupt: // still trying to connect
+		client.Close()
+		<-client.Done()
+		return 0
 	}
-	lines := make(chan string)
+	lines := make(chan typedLine)
 	go readLines(lines)
 	for {
 		select {
@@ -120,7 +124,11 @@ func runChat(args []string) int {
 				<-client.Done()
 				return 0
 			}
-			if quit := ch.typed(line); quit {
+			if line.tooLong > 0 {
+				say("* not sent: a line of %d bytes is longer than the %d one chat line may have; type the next one", line.tooLong, maxLine)
+				continue
+			}
+			if quit := ch.typed(line.text); quit {
 				client.Close()
 				<-client.Done()
 				return 0
@@ -135,13 +143,51 @@ func runChat(args []string) int {
 	}
 }
 
-// readLines sends each line typed on stdin, then closes lines at EOF.
-func readLines(lines chan<- string) {
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		lines <- in.Text()
+// maxLine is the longest line chat reads: the server's default
+// maxPayload, more than any one event can carry. A longer line is
+// dropped, with a message, and the chat goes on with the next line.
+const maxLine = miniio.DefaultMaxPayload
+
+// typedLine is one line from stdin, or the length of one too long to keep.
+type typedLine struct {
+	text    string
+	tooLong int // bytes, when the line was longer than maxLine
+}
+
+// readLines sends each line typed on stdin, then closes lines at EOF (or
+// a read error). bufio.Scanner would stop at the first line longer than
+// its buffer, silently: every line after it would be lost.
+func readLines(lines chan<- typedLine) {
+	defer close(lines)
+	in := bufio.NewReaderSize(os.Stdin, 64<<10)
+	for {
+		var line []byte
+		n := 0
+		for {
+			chunk, err := in.ReadSlice('\n')
+			n += len(chunk)
+			if n <= maxLine+1 { // +1: the newline
+				line = append(line, chunk...)
+			}
+			if err == bufio.ErrBufferFull {
+				continue // the same line goes on
+			}
+			length := n // without the newline
+			if err == nil {
+				length--
+			}
+			switch {
+			case length > maxLine:
+				lines <- typedLine{tooLong: length}
+			case n > 0:
+				lines <- typedLine{text: strings.TrimSuffix(string(line), "\n")}
+			}
+			if err != nil {
+				return // io.EOF: Ctrl-D, or the end of a pipe
+			}
+			break
+		}
 	}
-	close(lines)
 }
 
 // chat is the client's side of the conversation.
@@ -202,8 +248,12 @@ func (ch *chat) status(s miniio.ClientStatus) {
 	case miniio.StateConnecting:
 		return // "reconnecting in …" said it already
 	case miniio.StateConnectFailed:
+		if firstTryFailed(s) {
+			say("* %s; trying again as after a lost connection (Ctrl-C to stop)", s)
+			return
+		}
 		if s.Attempt == 0 {
-			return // the first attempt: Connect's error says it
+			return // the server said no: Connect's error says it
 		}
 	case miniio.StateConnected:
 		ch.everConnected = true
@@ -298,19 +348,7 @@ func (ch *chat) roomCall(event, room string) error {
 
 // say prints one line of the conversation.
 func say(format string, args ...any) {
-	fmt.Fprintln(os.Stdout, printable(fmt.Sprintf(format, args...)))
-}
-
-// printable replaces control characters with "?": what others
-// type reaches our terminal, and an escape sequence in it could move the
-// cursor, clear the screen or change the title.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
+	fmt.Fprintln(os.Stdout, safe(fmt.Sprintf(format, args...)))
 }
 
 // text is argument i as text: a JSON string without its quotes, anything

@@ -247,6 +247,8 @@ func TestClientCommands(t *testing.T) {
 	t.Run("EmitTrace", func(t *testing.T) { testEmitTrace(t, bin) })
 	t.Run("ListenFilterAndInterrupt", func(t *testing.T) { testListen(t, bin) })
 	t.Run("ThreeChats", func(t *testing.T) { testThreeChats(t, bin) })
+	t.Run("ChatLongLines", func(t *testing.T) { testChatLongLines(t, bin) })
+	t.Run("FirstConnectionRetried", func(t *testing.T) { testFirstConnectionRetried(t, bin) })
 	t.Run("ReconnectAfterServerRestart", func(t *testing.T) { testReconnect(t, bin) })
 	t.Run("PingTimeoutWhenServerStops", func(t *testing.T) { testPingTimeout(t, bin) })
 	t.Run("Token", func(t *testing.T) { testToken(t, bin) })
@@ -440,6 +442,65 @@ func testThreeChats(t *testing.T, bin string) {
 // Kill the server, type while it is down, start it again on the same
 // port: the client reconnects by itself, joins its room again, and only
 // then sends what was typed in between.
+// Lines longer than bufio.Scanner's 64 KiB: one that fits an event is
+// sent whole, one too long for the server's maxPayload or for chat's
+// own limit is refused with a message, and the lines after each still
+// go out.
+func testChatLongLines(t *testing.T, bin string) {
+	_, addr := cliServe(t, bin, "", "-max-payload", "300000")
+	ann := cliStart(t, "ann", bin, "chat", "-addr", addr, "-name", "ann")
+	ann.waitFor("* connected")
+	bob := cliStart(t, "bob", bin, "chat", "-addr", addr, "-name", "bob")
+	bob.waitFor("* connected")
+	ann.waitFor("* bob joined")
+
+	long := strings.Repeat("a", 200<<10)
+	ann.say(long)
+	if line := bob.waitFor("out: ann: aaa"); line != "out: ann: "+long {
+		t.Errorf("bob got a line of %d bytes, want %d", len(line), len("out: ann: "+long))
+	}
+	ann.say("after the long one")
+	bob.waitFor("out: ann: after the long one")
+
+	ann.say(strings.Repeat("b", 400<<10)) // over the server's maxPayload
+	ann.waitFor("* not sent: ")
+	ann.say(strings.Repeat("c", 3<<20)) // over chat's own limit
+	ann.waitFor("* not sent: a line of 3145728 bytes is longer than the 1048576")
+	ann.say("still here")
+	bob.waitFor("out: ann: still here")
+	ann.stdin.Close()
+	if code := ann.wait(); code != 0 {
+		t.Errorf("chat after Ctrl-D: status %d", code)
+	}
+}
+
+// chat and listen started before the server: they say so, retry with
+// the reconnection's backoff, and get in once it is up. emit still fails
+// at once (testEmitConnectionRefused).
+func testFirstConnectionRetried(t *testing.T, bin string) {
+	addr := cliFreeAddr(t)
+	ann := cliStart(t, "ann", bin, "chat", "-addr", addr, "-name", "ann")
+	all := cliStart(t, "listen", bin, "listen", "-addr", addr)
+	ann.waitFor("ECONNREFUSED (Connection refused); trying again as after a lost connection")
+	ann.waitFor("* reconnecting in ")
+	all.waitFor("err: # could not connect: connect to " + addr + ": ECONNREFUSED")
+	all.waitFor("err: # reconnecting in ")
+
+	cliServe(t, bin, addr)
+	ann.waitFor("* connected (id ")
+	all.waitFor("err: # connected (id ")
+	ann.say("hello late server")
+	all.waitFor(`out: ["chat","ann","hello late server"]`)
+	ann.signal(syscall.SIGINT)
+	all.signal(syscall.SIGINT)
+	if code := ann.wait(); code != 0 {
+		t.Errorf("chat after Ctrl-C: status %d", code)
+	}
+	if code := all.wait(); code != 0 {
+		t.Errorf("listen after Ctrl-C: status %d", code)
+	}
+}
+
 func testReconnect(t *testing.T, bin string) {
 	server, addr := cliServe(t, bin, "")
 	bob := cliStart(t, "bob", bin, "chat", "-addr", addr, "-name", "bob", "-room", "kitchen")

@@ -100,7 +100,7 @@ func runEmit(args []string) int {
 	if err != nil {
 		return emitFailed(err)
 	}
-	fmt.Println(jsonLine(answer))
+	fmt.Println(safe(jsonLine(answer)))
 	return 0
 }
 

@@ -35,6 +35,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -82,7 +83,7 @@ func runListen(args []string) int {
 			return
 		}
 		// One write per line, so lines never mix with the stderr ones.
-		fmt.Fprintln(os.Stdout, eventLine(event, args))
+		fmt.Fprintln(os.Stdout, safe(eventLine(event, args)))
 	})
 	if err := client.Connect(); err != nil {
 		return clientFailed("listen", cf.addr, err)
@@ -101,7 +102,7 @@ func runListen(args []string) int {
 // printStatus shows the connection's state changes on stderr.
 func printStatus(s miniio.ClientStatus) {
 	if line := statusLine(s); line != "" {
-		fmt.Fprintf(os.Stderr, "# %s\n", line)
+		fmt.Fprintf(os.Stderr, "# %s\n", safe(line))
 	}
 }
 
@@ -122,8 +123,11 @@ func statusLine(s miniio.ClientStatus) string {
 	case miniio.StateConnecting:
 		return "" // "reconnecting in …" said it already
 	case miniio.StateConnectFailed:
+		if firstTryFailed(s) {
+			return s.String() + "; trying again as after a lost connection (Ctrl-C to stop)"
+		}
 		if s.Attempt == 0 {
-			return ""
+			return "" // the server said no: Connect's error says it
 		}
 	case miniio.StateConnected:
 		everConnected = true
@@ -151,4 +155,13 @@ func jsonString(s string) json.RawMessage {
 	enc.SetEscapeHTML(false)
 	enc.Encode(s)
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// firstTryFailed says whether s is the first connection's failure, one
+// the client retries (chat and listen reconnect): nothing listens yet, or
+// the handshake broke. The server saying no (a *ConnectError) is final,
+// and Connect's error reports it.
+func firstTryFailed(s miniio.ClientStatus) bool {
+	var refused *miniio.ConnectError
+	return s.State == miniio.StateConnectFailed && s.Attempt == 0 && !errors.As(s.Err, &refused)
 }

@@ -3,7 +3,7 @@
 // each behind a 4-byte length, so what a learner has seen in a browser's
 // devtools is what they see here, down to the system calls.
 //
-//	miniio serve    the demo server: chat, echo, rooms, shout (and the benchmark's events)
+//	miniio serve    the demo server: chat, echo, rooms, shout (and with -bench-events the benchmark's events)
 //	miniio chat     an interactive chat client
 //	miniio emit     send one event (and wait for its ack)
 //	miniio listen   print the events the server sends
@@ -35,7 +35,7 @@ var commands = []struct {
 	run     func(args []string) int // returns the exit status
 	summary string
 }{
-	{"serve", runServe, "run the demo server (chat, echo, join, leave, shout; the benchmark's events)"},
+	{"serve", runServe, "run the demo server (chat, echo, join, leave, shout; -bench-events: the benchmark's)"},
 	{"bench", runBench, "drive a server through one benchmark workload (scripts/bench)"},
 	{"chat", runChat, "an interactive chat client: lines you type are chat events; /join, /leave, /shout, /quit"},
 	{"emit", runEmit, "send one event (and with -ack, wait for the answer and print it)"},

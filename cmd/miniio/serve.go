@@ -15,10 +15,10 @@ package main
 // the socket's id when there is none. Clients without a name (miniio emit
 // and listen, benchmark clients) are not announced.
 //
-// It also answers the benchmark's events (the contract is at the top of
-// scripts/bench): echo, count, count_done, bcast → "msg", mem → {rss,
-// heap}; and `stats` → {conns, connected, goroutines}, which the tests use
-// to check that nothing leaks.
+// It answers `stats` → {conns, connected, goroutines}, which the tests use
+// to check that nothing leaks, and with -bench-events the benchmark's
+// events (the contract is at the top of scripts/bench): count,
+// count_done, bcast → "msg", mem → {rss, heap}.
 //
 // Run:
 //
@@ -32,7 +32,7 @@ package main
 //	./bin/miniio serve -token s3cret             # a CONNECT must carry 40{"token":"s3cret"}
 //	./bin/miniio serve -ping-interval 2s -ping-timeout 1s   # see a stopped client time out (kill -STOP)
 //	./bin/miniio serve -max-payload 100          # see a long message refused
-//	./bin/miniio serve -q                        # errors only (benchmarks)
+//	./bin/miniio serve -q -bench-events          # errors only, and the benchmark's events
 //
 // Watch:
 //
@@ -82,14 +82,17 @@ func runServe(args []string) int {
 	fs.DurationVar(&o.PingTimeout, "ping-timeout", miniio.DefaultPingTimeout, "how long to wait for PONG before \"ping timeout\"")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", miniio.DefaultConnectTimeout, "how long a new connection may take to send CONNECT")
 	fs.IntVar(&o.MaxPayload, "max-payload", miniio.DefaultMaxPayload, "the largest packet accepted, in bytes")
+	fs.DurationVar(&o.FrameTimeout, "frame-timeout", miniio.DefaultFrameTimeout, "how long the rest of a frame may take once its length has come")
+	fs.IntVar(&o.InputBudget, "input-budget", miniio.DefaultInputBudget, "bytes of unfinished frames held for all clients together; past it the largest holders are closed")
 	fs.IntVar(&o.MaxConns, "max-conns", miniio.DefaultMaxConns, "the most connections at once (-1: no limit)")
 	fs.IntVar(&o.MaxOutput, "max-output", miniio.DefaultMaxOutput, "bytes that may wait to be sent to one client before it is dropped as a slow consumer (-1: no limit)")
+	benchEvents := fs.Bool("bench-events", false, "also answer the benchmark's events (count, count_done, bcast, mem): scripts/bench; mem runs a garbage collection on the loop")
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
 	wire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
 	sys.RegisterFlags(fs) // -q, -explain, -step, -color
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: miniio serve [-addr 127.0.0.1:7070] [-token T] [-wire] [-trace] [-q] [limits]\n\n"+
-			"The demo server: chat, echo, join, leave, shout, and the benchmark's events.\n\nFlags:\n")
+			"The demo server: chat, echo, join, leave, shout (and with -bench-events the benchmark's events).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -126,7 +129,7 @@ func runServe(args []string) int {
 	if *token != "" {
 		srv.Use(miniio.TokenAuth(*token))
 	}
-	demo(srv, log)
+	demo(srv, log, *benchEvents)
 	if logConnection != nil {
 		srv.OnConnection(logConnection)
 	}
@@ -144,8 +147,10 @@ func runServe(args []string) int {
 		bound = *addr
 	}
 	log.info("listening on %s (ping every %v, timeout %v; maxPayload %d)", bound, o.PingInterval, o.PingTimeout, srv.Options().MaxPayload)
-	if *token == "" && !loopback(*addr) {
-		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", *addr)
+	// Judged by the address the socket got (getsockname), not by the
+	// flag's text: "localhost:7070" is loopback, "myhost:7070" may not be.
+	if *token == "" && !loopback(bound) {
+		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", bound)
 	}
 
 	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.
@@ -163,8 +168,8 @@ func runServe(args []string) int {
 	return 0
 }
 
-// demo registers the demo's and the benchmark's events.
-func demo(srv *miniio.Server, log *logger) {
+// demo registers the demo's events, and with bench the benchmark's.
+func demo(srv *miniio.Server, log *logger, bench bool) {
 	srv.OnConnection(func(s *miniio.Socket) {
 		name, named := nameOf(s)
 		// Only a client that gave a name is announced: a chat user. The
@@ -220,7 +225,18 @@ func demo(srv *miniio.Server, log *logger) {
 			})
 		}
 
-		// The benchmark's events (scripts/bench, "The workload contract").
+		s.On("stats", func(_ []json.RawMessage, ack func(...any) error) {
+			st := srv.Stats()
+			ack(map[string]int{"conns": st.Conns, "connected": st.Connected, "goroutines": runtime.NumGoroutine()})
+		})
+
+		// The benchmark's events (scripts/bench, "The workload contract"),
+		// only with -bench-events: mem runs a garbage collection on the
+		// loop goroutine, and nothing a stranger can ask for should be
+		// that expensive on a demo server.
+		if !bench {
+			return
+		}
 		counted := 0
 		s.On("count", func([]json.RawMessage, func(...any) error) { counted++ })
 		s.On("count_done", func(_ []json.RawMessage, ack func(...any) error) {
@@ -237,10 +253,6 @@ func demo(srv *miniio.Server, log *logger) {
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
 			ack(map[string]uint64{"rss": rss(&m), "heap": m.HeapAlloc})
-		})
-		s.On("stats", func(_ []json.RawMessage, ack func(...any) error) {
-			st := srv.Stats()
-			ack(map[string]int{"conns": st.Conns, "connected": st.Connected, "goroutines": runtime.NumGoroutine()})
 		})
 	})
 }
@@ -365,7 +377,7 @@ func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bo
 		s.OnAny(func(event string, args []json.RawMessage) {
 			line := color.CyanString(name) + ": " + color.YellowString(safe(event))
 			if len(args) > 0 {
-				line += " " + argsText(args)
+				line += " " + safe(argsText(args))
 			}
 			log.line(line)
 		})
@@ -374,11 +386,11 @@ func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bo
 		if name, ok := names[s]; ok {
 			delete(names, s)
 			log.line(color.MagentaString("%s disconnected", name) +
-				fmt.Sprintf(": %s (%d online)", reason, (*srv).Stats().Connected))
+				fmt.Sprintf(": %s (%d online)", safe(reason), (*srv).Stats().Connected))
 			return
 		}
 		// It never completed CONNECT: a raw client, a refused token, a limit.
-		log.line(color.RedString("fd %d (%s) closed", s.FD(), s.Peer()) + ": " + reason)
+		log.line(color.RedString("fd %d (%s) closed", s.FD(), s.Peer()) + ": " + safe(reason))
 	}
 	if wire {
 		o.OnFrame = func(s *miniio.Socket, sent bool, frame []byte) {
@@ -423,35 +435,6 @@ func frameText(text []byte) string {
 	return safe(string(text)) + more
 }
 
-// safe replaces control characters and broken UTF-8 with \xNN, so that
-// names and event names from clients cannot move the cursor or change
-// the colours of the log.
-func safe(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r < 0x20 || r == 0x7f || (r == utf8.RuneError && size <= 1) || (r >= 0x80 && r < 0xa0) {
-			for _, c := range []byte(s[i : i+size]) {
-				fmt.Fprintf(&b, "\\x%02x", c)
-			}
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
 // logger prints the server's log on stderr, next to the trace. -q leaves
 // only errors.
 type logger struct {
@@ -477,8 +460,10 @@ func (l *logger) warn(format string, args ...any) {
 // checkLimits refuses flag values that make no sense.
 func checkLimits(o miniio.ServerOptions) string {
 	switch {
-	case o.PingInterval <= 0 || o.PingTimeout <= 0 || o.ConnectTimeout <= 0:
-		return "-ping-interval, -ping-timeout and -connect-timeout must be more than 0"
+	case o.PingInterval <= 0 || o.PingTimeout <= 0 || o.ConnectTimeout <= 0 || o.FrameTimeout <= 0:
+		return "-ping-interval, -ping-timeout, -connect-timeout and -frame-timeout must be more than 0"
+	case o.InputBudget < o.MaxPayload+4:
+		return "-input-budget must hold at least one frame of -max-payload bytes (and its 4-byte length)"
 	case o.MaxPayload < 16 || o.MaxPayload > 1<<31-1:
 		return "-max-payload must be from 16 to 2147483647 bytes"
 	case o.MaxConns == 0 || o.MaxConns < -1:

@@ -47,6 +47,8 @@ func (c *benchConn) Write(p []byte) error {
 }
 func (c *benchConn) Close()         {}
 func (c *benchConn) Abort()         {}
+func (c *benchConn) PauseReading()  {}
+func (c *benchConn) ResumeReading() {}
 func (c *benchConn) OutputLen() int { return 0 }
 
 // benchServer is a server with the contract's handlers and n connected

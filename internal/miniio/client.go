@@ -255,6 +255,13 @@ func (c *Client) OnAny(fn AnyHandler) {
 // listens there, say), a *ConnectError (the server said no), or a
 // handshake that broke or timed out. A client whose Connect failed is
 // finished; make a new one to try again.
+//
+// With Reconnect, a first connection lost the way a later one can be
+// lost (nothing listens yet, the handshake broke or timed out) is tried
+// again with the same waits as a reconnection, as socket.io's client
+// does: Connect then returns nil at once, and OnStatus tells what
+// happens (StateConnectFailed with Attempt 0, then StateReconnecting).
+// A *ConnectError (the server said no) is final either way.
 func (c *Client) Connect() error {
 	c.mu.Lock()
 	switch {
@@ -280,6 +287,9 @@ func (c *Client) Connect() error {
 		var ce *ConnectError
 		if errors.As(err, &ce) {
 			reason = ce.Message
+		} else if c.opts.Reconnect && !errors.Is(err, ErrClientClosed) {
+			go c.retryFirst()
+			return nil
 		}
 		c.finish(reason)
 		close(c.loopDone)

@@ -52,12 +52,12 @@ type clientConn struct {
 //	socket → connect → read OPEN → write CONNECT → read CONNECT (or CONNECT_ERROR)
 func (c *Client) dial() (*clientConn, error) {
 	// socket(2): a TCP socket, SOCK_CLOEXEC where the system has it
-	// (client_cloexec.go says why).
-	fd, err := sys.Socket(c.domain, clientSocketType, 0)
+	// (sys.StreamCloexec says why).
+	fd, err := sys.Socket(c.domain, sys.StreamCloexec, 0)
 	if err != nil {
 		return nil, &DialError{Op: "socket", Addr: c.addr, Err: err}
 	}
-	clientCloseOnExec(fd)
+	sys.CloseOnExecAfter(fd)
 	cn := &clientConn{fd: fd, rbuf: make([]byte, clientReadSize)}
 
 	c.mu.Lock()

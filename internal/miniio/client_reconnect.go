@@ -47,6 +47,17 @@ func (c *Client) run(cn *clientConn) {
 	}
 }
 
+// retryFirst is run for a first connection that failed: it keeps trying
+// as reconnect does, then serves the connection it gets.
+func (c *Client) retryFirst() {
+	cn := c.reconnect()
+	if cn == nil {
+		close(c.loopDone)
+		return
+	}
+	c.run(cn)
+}
+
 // reconnect waits and dials until a connection is up (returned) or the
 // client finishes (nil).
 func (c *Client) reconnect() *clientConn {

@@ -237,7 +237,7 @@ func TestSlowConsumer(t *testing.T) {
 		// grow to about 40 MB (run with -max-output -1 to see it).
 		memoryBound = 24 << 20
 	)
-	srv := startServer(t, "-max-output", strconv.Itoa(DefaultMaxOutput))
+	srv := startServer(t, "-max-output", strconv.Itoa(DefaultMaxOutput), "-bench-events")
 	sender := connectRaw(t, srv.addr)
 
 	// The slow consumer: a small receive buffer, so the kernel holds

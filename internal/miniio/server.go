@@ -20,12 +20,9 @@ package miniio
 //	other goroutines ── Emit / To(room).Emit / Join ──→ emit queue (+ wake the loop)
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -52,6 +49,18 @@ type ServerOptions struct {
 	// MaxPayload is the largest packet text accepted, checked from the
 	// frame's length prefix before any of it is stored. Default 1 MiB.
 	MaxPayload int
+
+	// FrameTimeout is how long the rest of a frame may take once its
+	// length prefix has arrived; then the connection is closed with
+	// "frame timeout". Default 10s.
+	FrameTimeout time.Duration
+
+	// InputBudget bounds the bytes the server holds, for all connections
+	// together, of frames that have not fully arrived (each one's buffer
+	// is the size its prefix announced) and of input waiting for its turn.
+	// Past it, the connections holding the most are closed with "input
+	// budget" until the total is under it again. Default 64 MiB.
+	InputBudget int
 
 	// MaxConns is how many connections may be open at once; one more is
 	// told "server full" in a CLOSE frame and closed. Default 20000;
@@ -109,6 +118,12 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	if o.MaxPayload <= 0 {
 		o.MaxPayload = DefaultMaxPayload
 	}
+	if o.FrameTimeout <= 0 {
+		o.FrameTimeout = DefaultFrameTimeout
+	}
+	if o.InputBudget <= 0 {
+		o.InputBudget = DefaultInputBudget
+	}
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
 	}
@@ -141,6 +156,8 @@ type transport interface {
 	Close()               // close once what is queued is written
 	Abort()               // close now, dropping what is queued
 	OutputLen() int       // bytes queued and not yet written
+	PauseReading()        // read nothing more from it until ResumeReading
+	ResumeReading()
 }
 
 // Server is a miniio server: sockets, rooms, and the emits between them.
@@ -161,11 +178,12 @@ type Server struct {
 	// The event names the last connected socket registered handlers for,
 	// shared by the next one as long as it registers the same (see On).
 	handlerNames []string
-	gen          uint64  // broadcast number, to send once per socket across rooms
-	pingQ        hbQueue // sockets waiting for their next PING (server_heartbeat.go)
-	pongQ        hbQueue // sockets waiting for their PONG
-	stopping     bool    // Shutdown was called
-	stopped      bool    // the loop was told to stop
+	gen          uint64      // broadcast number, to send once per socket across rooms
+	pingQ        hbQueue     // sockets waiting for their next PING (server_heartbeat.go)
+	pongQ        hbQueue     // sockets waiting for their PONG
+	input        inputBudget // unfinished frames and waiting input (server_input.go)
+	stopping     bool        // Shutdown was called
+	stopped      bool        // the loop was told to stop
 
 	// The emit queue, shared with other goroutines (server_emit.go).
 	mu          sync.Mutex
@@ -189,6 +207,7 @@ func NewServer(opts ServerOptions) *Server {
 		byID:  make(map[string]*Socket),
 		rooms: make(map[string]map[*Socket]struct{}),
 	}
+	srv.input.holders = make(map[*Socket]struct{})
 	srv.initHeartbeat()
 	return srv
 }
@@ -219,33 +238,6 @@ func (srv *Server) On(event string, f func(s *Socket)) {
 // gets CONNECT_ERROR with the error's text as the message, then CLOSE.
 func (srv *Server) Use(check func(s *Socket, auth json.RawMessage) error) {
 	srv.middleware = append(srv.middleware, check)
-}
-
-// ErrNotAuthorized is what TokenAuth refuses with.
-var ErrNotAuthorized = errors.New(ReasonNotAuthorized)
-
-// TokenAuth returns a check for Use that lets in only a CONNECT carrying
-// this token: 40{"token":"…"}.
-//
-// The comparison takes the same time whatever the token sent: comparing
-// byte by byte and stopping at the first difference would let a patient
-// attacker find the token one byte at a time by timing the answers. Both
-// sides are hashed first so that even the token's length does not show.
-func TokenAuth(token string) func(s *Socket, auth json.RawMessage) error {
-	want := sha256.Sum256([]byte(token))
-	return func(s *Socket, auth json.RawMessage) error {
-		var a struct {
-			Token string `json:"token"`
-		}
-		if len(auth) > 0 && json.Unmarshal(auth, &a) != nil {
-			return ErrNotAuthorized
-		}
-		got := sha256.Sum256([]byte(a.Token))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			return ErrNotAuthorized
-		}
-		return nil
-	}
 }
 
 // Stats is a snapshot of the server's counters; safe from any goroutine.

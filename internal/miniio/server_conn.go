@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"socklab/internal/sys"
 	"socklab/internal/wire"
 )
 
@@ -71,36 +68,6 @@ func (srv *Server) opened(s *Socket) {
 	s.schedulePing()
 }
 
-// data handles the bytes that arrived and are not used yet. It returns how
-// many it used; the loop keeps the rest (the start of a frame whose end
-// has not arrived) and calls again when more come.
-func (srv *Server) data(s *Socket, in []byte) int {
-	used := 0
-	for s.state < stateClosing {
-		text, n, err := wire.SplitFrame(in[used:], srv.opts.MaxPayload)
-		if err != nil {
-			// The length prefix alone was enough to refuse: nothing of the
-			// frame's body was read or stored.
-			var tooLarge *wire.FrameTooLargeError
-			if errors.As(err, &tooLarge) {
-				s.closeWith(ReasonTooLarge + ": " + err.Error())
-			} else {
-				s.closeWith(ReasonParseError + ": " + err.Error())
-			}
-			break
-		}
-		if n == 0 {
-			return used // the rest of the frame is still on its way
-		}
-		if srv.opts.OnFrame != nil {
-			srv.opts.OnFrame(s, false, in[used:used+n])
-		}
-		used += n
-		s.packet(text)
-	}
-	return len(in) // closing: whatever else came is not read
-}
-
 // closed is the loop telling us the connection is gone, and why (used
 // when it was not us who ended it).
 func (srv *Server) closed(s *Socket, reason string) {
@@ -116,16 +83,6 @@ func (srv *Server) closed(s *Socket, reason string) {
 	if srv.open.Add(-1) == 0 && srv.stopping {
 		srv.stopLoop()
 	}
-}
-
-// describeErr names an errno the way strace does: "ECONNRESET
-// (Connection reset by peer)".
-func describeErr(err error) string {
-	var errno unix.Errno
-	if errors.As(err, &errno) {
-		return sys.ErrnoName(errno) + " (" + sys.ErrnoText(errno) + ")"
-	}
-	return err.Error()
 }
 
 // packet handles one packet's text.
@@ -327,8 +284,8 @@ func (s *Socket) closeWith(reason string) {
 // timers stopped, waiting acks failed, handlers told. Runs once.
 func (s *Socket) finish(reason string) {
 	srv := s.srv
-	s.more().reason = reason
 	stop(&s.connectTimer)
+	srv.release(s)
 	s.hbRemove()
 	wasConnected := s.index >= 0
 	if wasConnected {
@@ -354,7 +311,7 @@ func (s *Socket) finish(reason string) {
 		stop(&pa.timer)
 		pa.cb(nil, fmt.Errorf("%w: %s", ErrDisconnected, reason))
 	}
-	if wasConnected {
+	if wasConnected && s.rare != nil {
 		for _, h := range s.rare.byeHandlers {
 			h(reason)
 		}
@@ -362,15 +319,6 @@ func (s *Socket) finish(reason string) {
 	if srv.opts.OnClose != nil {
 		srv.opts.OnClose(s, reason)
 	}
-}
-
-// Reason says why the socket ended, "" while it has not. Loop goroutine
-// only.
-func (s *Socket) Reason() string {
-	if s.rare == nil {
-		return ""
-	}
-	return s.rare.reason
 }
 
 // after runs f on the loop goroutine after d, as a handler: emits it makes

@@ -210,9 +210,6 @@ func (e Emitter) To(room string) Emitter {
 	return e
 }
 
-// In is To, as socket.io spells it too.
-func (e Emitter) In(room string) Emitter { return e.To(room) }
-
 // Except leaves out the room's members.
 func (e Emitter) Except(room string) Emitter {
 	e.exceptRooms = append(e.exceptRooms[:len(e.exceptRooms):len(e.exceptRooms)], room)
@@ -240,9 +237,6 @@ func (srv *Server) Emit(event string, args ...any) error {
 
 // To is the members of the room: io.to(room).
 func (srv *Server) To(room string) Emitter { return Emitter{srv: srv}.To(room) }
-
-// In is To.
-func (srv *Server) In(room string) Emitter { return srv.To(room) }
 
 // Except is everyone connected but the room's members: io.except(room).
 func (srv *Server) Except(room string) Emitter { return Emitter{srv: srv}.Except(room) }

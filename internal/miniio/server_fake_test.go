@@ -92,6 +92,7 @@ type fakeConn struct {
 	queued  int
 	closed  bool
 	aborted bool
+	paused  bool // PauseReading was called, and ResumeReading not since
 }
 
 func (c *fakeConn) Write(p []byte) error {
@@ -103,6 +104,8 @@ func (c *fakeConn) Write(p []byte) error {
 }
 func (c *fakeConn) Close()         { c.closed = true }
 func (c *fakeConn) Abort()         { c.aborted = true }
+func (c *fakeConn) PauseReading()  { c.paused = true }
+func (c *fakeConn) ResumeReading() { c.paused = false }
 func (c *fakeConn) OutputLen() int { return c.queued }
 
 // frames returns the packet texts written since the last call.

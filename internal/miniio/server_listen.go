@@ -23,23 +23,28 @@ func Listen(addr string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fd, err := sys.Socket(domain, listenType, 0) // 0: the protocol the type implies, TCP
+	// socket(2): non-blocking where socket(2) can say so (Linux); the
+	// event loop makes it non-blocking with fcntl otherwise.
+	fd, err := sys.Socket(domain, sys.StreamNonblockCloexec, 0) // 0: the protocol the type implies, TCP
 	if err != nil {
 		return -1, fmt.Errorf("socket: %w", err)
 	}
-	steps := []struct {
-		name string
-		call func() error
-	}{
-		{"setsockopt SO_REUSEADDR", func() error { return sys.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1) }},
-		{"bind " + addr, func() error { return sys.Bind(fd, sa) }},
-		{"listen", func() error { return sys.Listen(fd, ListenBacklog) }},
+	// setsockopt(2) SO_REUSEADDR: bind even while connections of an
+	// earlier server on this port sit in TIME_WAIT.
+	if err := sys.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		sys.Close(fd)
+		return -1, fmt.Errorf("setsockopt SO_REUSEADDR: %w", err)
 	}
-	for _, step := range steps {
-		if err := step.call(); err != nil {
-			sys.Close(fd)
-			return -1, fmt.Errorf("%s: %w", step.name, err)
-		}
+	// bind(2): the address clients connect to.
+	if err := sys.Bind(fd, sa); err != nil {
+		sys.Close(fd)
+		return -1, fmt.Errorf("bind %s: %w", addr, err)
+	}
+	// listen(2): from now on the kernel completes handshakes for us and
+	// queues the connections for accept.
+	if err := sys.Listen(fd, ListenBacklog); err != nil {
+		sys.Close(fd)
+		return -1, fmt.Errorf("listen: %w", err)
 	}
 	return fd, nil
 }

@@ -260,19 +260,86 @@ func TestServerFrameLimits(t *testing.T) {
 	c.sendRaw([]byte{0, 0, 0, 0})
 	expectClosed(t, c, "parse error: empty frame")
 
-	// A frame in pieces is waited for, not refused.
+	// A frame in pieces is waited for, not refused: the server keeps each
+	// piece (it uses all the input it is given), in one buffer of the
+	// frame's announced size.
 	c = join(t, srv)
 	frame := []byte("\x00\x00\x00\x0d" + `421["echo",1]`)
-	if n := srv.handleData(c.s, frame[:3]); n != 0 {
-		t.Fatalf("consumed %d of a partial prefix", n)
-	}
-	if n := srv.handleData(c.s, frame[:10]); n != 0 {
-		t.Fatalf("consumed %d of a partial frame", n)
-	}
-	if n := srv.handleData(c.s, frame); n != len(frame) {
-		t.Fatalf("consumed %d of a whole frame", n)
+	for _, piece := range [][]byte{frame[:3], frame[3:10], frame[10:]} {
+		if n := srv.handleData(c.s, piece); n != len(piece) {
+			t.Fatalf("consumed %d of a piece of %d bytes", n, len(piece))
+		}
+		if piece[len(piece)-1] != ']' {
+			if got := c.s.rare.held; got != len(frame) && got != 4 {
+				t.Fatalf("holding %d bytes for a frame of %d", got, len(frame))
+			}
+		}
 	}
 	expectFrames(t, c, `431[1]`)
+	if srv.input.held != 0 {
+		t.Fatalf("input budget still holds %d bytes after the frame", srv.input.held)
+	}
+}
+
+// A frame whose prefix came must be finished within FrameTimeout; and
+// unfinished frames together stay under InputBudget, the largest holder
+// going first.
+func TestServerUnfinishedFrames(t *testing.T) {
+	srv, loop := demoServer(t, ServerOptions{MaxPayload: 1000, InputBudget: 2500, FrameTimeout: 5 * time.Second, ConnectTimeout: time.Hour})
+	slow := join(t, srv)
+	slow.sendRaw([]byte{0, 0, 0x03, 0xe8, '4'}) // 1000 bytes announced, one sent
+	loop.advance(4 * time.Second)
+	if slow.closed {
+		t.Fatal("closed before the frame timeout")
+	}
+	loop.advance(2 * time.Second)
+	expectClosed(t, slow, "frame timeout: 5 of the frame's 1004 bytes came within 5s")
+
+	big := join(t, srv)
+	big.sendRaw([]byte{0, 0, 0x03, 0xe8, '4'}) // 1004 held
+	small := join(t, srv)
+	small.sendRaw([]byte{0, 0, 0x01, 0x00, '4'}) // 260 held
+	third := join(t, srv)
+	third.sendRaw([]byte{0, 0, 0x03, 0xe7, '4'}) // 1003: 2267 in all, under 2500
+	if big.closed || small.closed || third.closed {
+		t.Fatal("closed under the budget")
+	}
+	fourth := join(t, srv)
+	fourth.sendRaw([]byte{0, 0, 0x01, 0x00, '4'}) // 2527: over; big goes
+	expectClosed(t, big, "input budget: the server holds 2527 bytes of unfinished input, over its budget of 2500; this connection held the most (1004)")
+	if small.closed || third.closed || fourth.closed {
+		t.Fatal("more than the largest holder closed")
+	}
+	if srv.input.held != 260+1003+260 {
+		t.Fatalf("input budget holds %d bytes, want %d", srv.input.held, 260+1003+260)
+	}
+}
+
+// One connection gets turnPackets packets (or turnTime of handlers) per
+// turn of the loop: the rest waits for the next turn, and reading from
+// it pauses meanwhile.
+func TestServerHandlerBudgetPerTurn(t *testing.T) {
+	srv, loop := demoServer(t, ServerOptions{})
+	c := join(t, srv)
+	texts := make([]string, turnPackets+100)
+	for i := range texts {
+		texts[i] = fmt.Sprintf(`42%d["echo",%d]`, i, i)
+	}
+	c.send(texts...)
+	if got := len(c.frames(t)); got != turnPackets {
+		t.Fatalf("%d acks in the first turn, want %d", got, turnPackets)
+	}
+	if !c.paused {
+		t.Fatal("reading not paused while input waits")
+	}
+	loop.runPosted() // the next turn
+	f := c.frames(t)
+	if len(f) != 100 || f[99] != fmt.Sprintf(`43%d[%d]`, turnPackets+99, turnPackets+99) {
+		t.Fatalf("next turn: %d acks, last %q", len(f), f[len(f)-1])
+	}
+	if c.paused || srv.input.held != 0 {
+		t.Fatalf("after the backlog: paused %v, input held %d", c.paused, srv.input.held)
+	}
 }
 
 func TestServerConnectTimeout(t *testing.T) {
@@ -345,7 +412,7 @@ func TestServerSlowConsumer(t *testing.T) {
 func TestServerTokenAuth(t *testing.T) {
 	srv, _ := demoServer(t, ServerOptions{})
 	srv.Use(TokenAuth("s3cret"))
-	for _, bad := range []string{`40`, `40{"token":"wrong"}`, `40{"token":7}`, `40{"token":"s3cret!"}`} {
+	for _, bad := range []string{`40`, `40{"token":"wrong"}`, `40{"token":7}`, `40{"token":"s3cret!"}`, `40{"Token":"s3cret"}`, `40{"token":"s3cret","token":"s3cret"}`} {
 		c := dial(t, srv)
 		c.send(bad)
 		f := c.frames(t)

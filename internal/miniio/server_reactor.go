@@ -93,5 +93,5 @@ func closeReason(err error) string {
 	case errors.Is(err, reactor.ErrStopped):
 		return ReasonShuttingDown
 	}
-	return ReasonTransportError + ": " + describeErr(err)
+	return ReasonTransportError + ": " + sys.Describe(err)
 }

@@ -13,7 +13,7 @@ import (
 // server-side `socket`. Handlers get it; the program emits through it.
 //
 // Which methods may be called from where:
-//   - Emit, EmitWithAck, Broadcast, To, Except, Join, Leave, Rooms,
+//   - Emit, EmitWithAck, Broadcast, To, Join, Leave, Rooms,
 //     Disconnect, ID, Peer: from any goroutine.
 //   - On, OnAny, OnDisconnect, Auth, Connected: from the loop goroutine,
 //     that is from a handler (normally the connection handler).
@@ -62,7 +62,13 @@ type socketRare struct {
 	anyHandlers []func(event string, args []json.RawMessage)
 	byeHandlers []func(reason string)
 	lingerTimer stopper // cuts off a closing connection that does not drain
-	reason      string  // why it ended, once it did
+	// Input (server_input.go): the frame that has not fully arrived, in a
+	// buffer of the size its prefix announced, and its deadline; and the
+	// input that arrived but waits for the socket's next turn.
+	partial    []byte
+	frameTimer stopper
+	waiting    []byte
+	held       int // bytes of the two above charged to the input budget
 }
 
 // more returns the socket's rare part, made on first use.
@@ -164,7 +170,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 }
 
 // Emit sends the event to this client only: socket.emit(event, …args).
-// Each argument becomes one JSON value (see MarshalArgs). It fails only
+// Each argument becomes one JSON value (see AppendEventFrame). It fails only
 // for a reserved event name or an argument that is not JSON; an emit to a
 // socket that has ended is dropped, as in socket.io.
 func (s *Socket) Emit(event string, args ...any) error {
@@ -206,10 +212,6 @@ func (s *Socket) Broadcast() Emitter { return Emitter{srv: s.srv, except: s} }
 // Chain To for more rooms; a socket in several of them gets the event
 // once.
 func (s *Socket) To(room string) Emitter { return s.Broadcast().To(room) }
-
-// Except is everyone connected except this socket and the room's
-// members: socket.except(room).
-func (s *Socket) Except(room string) Emitter { return s.Broadcast().Except(room) }
 
 // Join puts the socket in the room (created on first use). Rooms are the
 // server's idea only: the client is not told.

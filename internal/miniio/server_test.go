@@ -500,6 +500,21 @@ func TestServeListensOnLoopbackByDefault(t *testing.T) {
 	srv.waitFor(`warning: listening beyond this machine without -token`, 5*time.Second)
 }
 
+// The warning judges the address the socket was bound to, not the
+// flag's text: "localhost" is loopback.
+func TestServeLocalhostIsLoopback(t *testing.T) {
+	srv := runServer(t, exec.Command(miniioBinary(t), "serve", "-addr", "localhost:0"))
+	if !strings.HasPrefix(srv.addr, "127.0.0.1:") && !strings.HasPrefix(srv.addr, "[::1]:") {
+		t.Fatalf("bound to %s", srv.addr)
+	}
+	c := connectRaw(t, srv.addr) // the log is written in order: the warning would come first
+	c.ask(1, "echo", "1")
+	srv.waitFor(`: echo 1`, 5*time.Second)
+	if out := srv.out.String(); strings.Contains(out, "warning") {
+		t.Errorf("bound to %s, it warns:\n%s", srv.addr, out)
+	}
+}
+
 func TestServeGracefulShutdown(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
@@ -530,7 +545,7 @@ const shutdownBound = 8 * time.Second
 func TestServeShutdownWithAStuckClient(t *testing.T) {
 	// No output cap, so the client that stops reading is not dropped as a
 	// slow consumer before the shutdown starts.
-	srv := startServer(t, "-max-output", "-1")
+	srv := startServer(t, "-max-output", "-1", "-bench-events")
 	sender := connectRaw(t, srv.addr)
 	stuck := connectRaw(t, srv.addr)
 	// stuck never reads: fill the kernel's buffers and the server's queue

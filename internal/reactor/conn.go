@@ -30,6 +30,7 @@ type Conn struct {
 	listener bool
 	queued   bool // on this turn's flush list
 	paused   bool // not reading until the output queue drains
+	held     bool // not reading: the protocol asked (PauseReading)
 	closeErr error
 	// closeTimer bounds a Close that waits for the queue to drain.
 	closeTimer *Timer
@@ -71,6 +72,22 @@ func (c *Conn) Close() { c.loop.closeAfterFlush(c, ErrClosed) }
 // Abort closes the connection now; queued output is dropped. OnClose
 // gets ErrAborted (before Abort returns).
 func (c *Conn) Abort() { c.loop.finish(c, ErrAborted) }
+
+// PauseReading stops reading from c until ResumeReading: for a protocol
+// that already holds more input than it will handle this turn, so that
+// the rest waits in the kernel's buffer (and the peer's TCP window
+// closes) instead of in ours.
+func (c *Conn) PauseReading() { c.setHeld(true) }
+
+// ResumeReading undoes PauseReading.
+func (c *Conn) ResumeReading() { c.setHeld(false) }
+
+func (c *Conn) setHeld(held bool) {
+	if c.state == open && c.held != held {
+		c.held = held
+		c.loop.updateInterest(c)
+	}
+}
 
 // FD is the connection's descriptor number (after close: the number it
 // had).

@@ -36,6 +36,8 @@
 //	func (c *Conn) Write(p []byte) error  // queue p (kept, not copied); ErrOutputFull past MaxOutput
 //	func (c *Conn) Close()                // close once what is queued has been sent (bounded by CloseTimeout)
 //	func (c *Conn) Abort()                // close now, dropping what is queued
+//	func (c *Conn) PauseReading()         // read nothing more from it until ResumeReading
+//	func (c *Conn) ResumeReading()
 //	func (c *Conn) FD() int
 //	func (c *Conn) Peer() unix.Sockaddr
 //	func (c *Conn) OutputLen() int

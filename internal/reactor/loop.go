@@ -451,7 +451,7 @@ func (l *Loop) updateInterest(c *Conn) {
 				sys.Note("%d has %d bytes queued and is not reading them: not reading from it until they are sent", c.fd, c.outLen)
 			}
 		}
-		if !c.paused {
+		if !c.paused && !c.held {
 			want |= wantRead
 		}
 	}

@@ -36,6 +36,15 @@ const (
 	// DefaultMaxPayload is the largest packet text accepted: 1 MiB
 	// (socket.io: 1,000,000 bytes).
 	DefaultMaxPayload = wire.DefaultMaxPayload
+
+	// DefaultFrameTimeout is how long a frame may take to arrive once its
+	// length prefix has: a client that announces a large frame and then
+	// stops holds the server's memory only this long.
+	DefaultFrameTimeout = 10 * time.Second
+
+	// DefaultInputBudget bounds the bytes of unfinished frames the server
+	// holds for all its connections together: 64 full-size frames.
+	DefaultInputBudget = 64 << 20
 )
 
 // Disconnect reasons: the text a socket's OnDisconnect handler gets, and the
@@ -71,6 +80,9 @@ const (
 	ReasonSlowConsumer   = "slow consumer"     // the peer stopped reading; its output queue hit the cap
 	ReasonServerFull     = "server full"       // max connections reached
 	ReasonNotAuthorized  = "not authorized"    // CONNECT without the right token
+	ReasonFrameTimeout   = "frame timeout"     // a frame's length came, the rest of it not soon enough
+	ReasonInputBudget    = "input budget"      // the server holds too many unfinished frames; this one was the largest
+	ReasonTooManyTries   = "too many attempts" // CONNECT refused too often from one address in a short time
 )
 
 // ErrAckTimeout is matched (errors.Is) by the error an ack callback gets
@@ -94,35 +106,9 @@ func (e *AckTimeoutError) Error() string {
 // Is makes errors.Is(err, ErrAckTimeout) true.
 func (e *AckTimeoutError) Is(target error) bool { return target == ErrAckTimeout }
 
-// Event is one received event, in the shape `miniio listen` prints as a
-// JSON line: {"event":"chat","args":["ann","hi"]}.
-type Event struct {
-	Name string            `json:"event"`
-	Args []json.RawMessage `json:"args"`
-}
-
-// MarshalArgs turns emit's Go values into JSON, one value per argument.
-// A json.RawMessage is taken as it is (it must be valid JSON); a string,
-// bool or int is written directly; anything else goes through
-// encoding/json.
-func MarshalArgs(args ...any) ([]json.RawMessage, error) {
-	if len(args) == 0 {
-		return nil, nil
-	}
-	out := make([]json.RawMessage, len(args))
-	for i, a := range args {
-		b, err := appendArg(nil, a)
-		if err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i+1, err)
-		}
-		out[i] = b
-	}
-	return out, nil
-}
-
 // AppendEventFrame appends one whole frame (length prefix and text) for
 // emit(name, args…) to dst: `42["chat","hi"]`, or `4217["chat","hi"]`
-// when ackID is not wire.NoAck. args are Go values as for MarshalArgs. On
+// when ackID is not wire.NoAck. args are Go values, written as appendArg says. On
 // error dst comes back unchanged.
 func AppendEventFrame(dst []byte, ackID int, name string, args ...any) ([]byte, error) {
 	if wire.IsReserved(name) {
@@ -177,7 +163,9 @@ func AppendAckFrame(dst []byte, ackID int, args ...any) ([]byte, error) {
 	return wire.EndFrame(buf, mark), nil
 }
 
-// appendArg writes one argument as JSON. The common kinds are written by
+// appendArg writes one argument as JSON: a json.RawMessage as it is (it
+// must be valid JSON), a string, bool or int directly, anything else
+// through encoding/json. The common kinds are written by
 // hand because this is the hot path of every emit; the rest take the slow
 // road through encoding/json.
 func appendArg(dst []byte, a any) ([]byte, error) {
