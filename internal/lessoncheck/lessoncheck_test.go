@@ -20,7 +20,7 @@ func runFixture(t *testing.T, name string, opts Options) (dir string, err error)
 }
 
 func TestPassingFixtures(t *testing.T) {
-	for _, name := range []string{"pass-basic.md", "pass-terminals.md"} {
+	for _, name := range []string{"pass-basic.md", "pass-terminals.md", "pass-test-runs.md"} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := runFixture(t, name, Options{}); err != nil {
 				t.Fatalf("want pass, got:\n%v", err)

@@ -115,7 +115,7 @@ func (r *runner) runStep(bi, si int, term string, s Step, timeout time.Duration)
 			}
 		}
 		var err error
-		if p, err = r.start(term, s); err != nil {
+		if p, err = r.start(term, s, r.lesson.Blocks[bi].TestCommand(s)); err != nil {
 			return r.failf(s.Line, "terminal %s: cannot start `%s`: %v", term, s.Command, err)
 		}
 		p.wantExit, _ = r.lesson.exitWanted(bi, si)
@@ -312,9 +312,14 @@ func (r *runner) tail(p *proc) string {
 }
 
 // start runs a command the way a terminal would, minus the terminal.
-func (r *runner) start(term string, s Step) (*proc, error) {
+// command is the step's command with the block's "test runs" replacements.
+func (r *runner) start(term string, s Step, command string) (*proc, error) {
 	if r.opts.Logf != nil {
-		r.opts.Logf("%s:%d: terminal %s $ %s", r.lesson.File, s.Line, term, s.Command)
+		if command != s.Command {
+			r.opts.Logf("%s:%d: terminal %s $ %s   (the lesson shows: %s)", r.lesson.File, s.Line, term, command, s.Command)
+		} else {
+			r.opts.Logf("%s:%d: terminal %s $ %s", r.lesson.File, s.Line, term, command)
+		}
 	}
 	// One pipe for stdout and stderr keeps their lines in the order written.
 	outR, outW, err := os.Pipe()
@@ -327,7 +332,7 @@ func (r *runner) start(term string, s Step) (*proc, error) {
 		outW.Close()
 		return nil, err
 	}
-	cmd := exec.Command("bash", "-c", s.Command)
+	cmd := exec.Command("bash", "-c", command)
 	cmd.Dir = r.opts.Dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, outW
