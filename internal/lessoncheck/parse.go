@@ -95,16 +95,16 @@ func Parse(name string, r io.Reader) (*Lesson, error) {
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 
 	var (
-		n           int      // current line number
-		fence       string   // the open fence's backticks or tildes; "" outside a fence
-		indent      int      // the open fence's indentation, removed from its lines
-		console     *Block   // the open fence, if it is a console block
-		body        []string // the console block's lines
-		timeout     time.Duration
-		replace     []Replace
-		directive   int    // line of the last directive comment (timeout, test runs) not yet used
-		label       string // terminal named by the last prose line, if it was a label
-		hasRun      = map[string]bool{} // terminals that ran a command so far
+		n         int      // current line number
+		fence     string   // the open fence's backticks or tildes; "" outside a fence
+		indent    int      // the open fence's indentation, removed from its lines
+		console   *Block   // the open fence, if it is a console block
+		body      []string // the console block's lines
+		timeout   time.Duration
+		replace   []Replace
+		directive int                 // line of the last directive comment (timeout, test runs) not yet used
+		label     string              // terminal named by the last prose line, if it was a label
+		hasRun    = map[string]bool{} // terminals that ran a command so far
 	)
 	for sc.Scan() {
 		n++
