@@ -147,14 +147,13 @@ func Parse(name string, r io.Reader) (*Lesson, error) {
 		}
 		m := fenceRe.FindStringSubmatch(text)
 		if m == nil {
-			if strings.TrimSpace(text) != "" {
+			if lm := labelRe.FindStringSubmatch(text); lm != nil {
+				label = lm[1] // before or after the checker's comments
+			} else if strings.TrimSpace(text) != "" {
 				if directive != 0 {
 					return nil, fail(directive, "comment for the checker is not followed by a ```console block")
 				}
 				label = ""
-				if lm := labelRe.FindStringSubmatch(text); lm != nil {
-					label = lm[1]
-				}
 			}
 			continue
 		}

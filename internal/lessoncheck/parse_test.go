@@ -82,7 +82,7 @@ func TestParseErrors(t *testing.T) {
 func TestLabelsAndTestRuns(t *testing.T) {
 	src := "**Terminal B**\n\n<!-- timeout 30s -->\n<!-- test runs \"sleep 60\" as \"sleep 1\" -->\n" +
 		"```console B\n$ sleep 60; echo done\ndone\n```\n" +
-		"**Terminal A** (the server):\n```console\n$ true\n```\n"
+		"<!-- timeout 5s -->\n**Terminal A** (the server):\n```console\n$ true\n```\n"
 	l, err := Parse("x.md", strings.NewReader(src))
 	if err != nil {
 		t.Fatal(err)
