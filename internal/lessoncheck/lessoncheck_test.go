@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -110,4 +111,23 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// A descriptor the test process inherited without close-on-exec (as from a
+// CI runner) must not reach the lesson's commands: a lesson lists
+// /proc/PID/fd and counts on the numbers it shows.
+func TestInheritedDescriptorsStayOut(t *testing.T) {
+	fd, err := syscall.Open("/dev/null", syscall.O_RDONLY, 0) // no O_CLOEXEC, like an inherited one
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	src := "```console\n$ if [ -e /proc/self/fd/" + strconv.Itoa(fd) + " ]; then echo leaked; else echo clean; fi\nclean\n```\n"
+	l, err := Parse("inherit.md", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(l, Options{Dir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -311,6 +312,23 @@ func (r *runner) tail(p *proc) string {
 	return b.String()
 }
 
+// keepInheritedFDs marks every descriptor above 2 that this process
+// inherited (from a CI runner, an editor, a tool that started go test)
+// close-on-exec, once. A shell in a terminal gives a command 0, 1 and 2
+// only; without this, a stray inherited descriptor would show up in a
+// lesson's /proc/PID/fd listing, and take a number a lesson counts on.
+var keepInheritedFDs = sync.OnceFunc(func() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return // no /proc (macOS): nothing to tidy, nothing listed
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+})
+
 // start runs a command the way a terminal would, minus the terminal.
 // command is the step's command with the block's "test runs" replacements.
 func (r *runner) start(term string, s Step, command string) (*proc, error) {
@@ -321,6 +339,7 @@ func (r *runner) start(term string, s Step, command string) (*proc, error) {
 			r.opts.Logf("%s:%d: terminal %s $ %s", r.lesson.File, s.Line, term, command)
 		}
 	}
+	keepInheritedFDs()
 	// One pipe for stdout and stderr keeps their lines in the order written.
 	outR, outW, err := os.Pipe()
 	if err != nil {
