@@ -312,12 +312,14 @@ func (r *runner) tail(p *proc) string {
 	return b.String()
 }
 
-// keepInheritedFDs marks every descriptor above 2 that this process
-// inherited (from a CI runner, an editor, a tool that started go test)
-// close-on-exec, once. A shell in a terminal gives a command 0, 1 and 2
-// only; without this, a stray inherited descriptor would show up in a
-// lesson's /proc/PID/fd listing, and take a number a lesson counts on.
-var keepInheritedFDs = sync.OnceFunc(func() {
+// keepInheritedFDs marks every descriptor above 2 close-on-exec, before
+// each command starts. A shell in a terminal gives a command 0, 1 and 2
+// only; without this, a descriptor this process inherited without the
+// flag (from a CI runner, an editor, a tool that started go test) would
+// show up in a lesson's /proc/PID/fd listing and take a number a lesson
+// counts on. Go opens its own descriptors close-on-exec already, and
+// exec.Cmd clears the flag on the ones it passes as 0, 1 and 2.
+func keepInheritedFDs() {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return // no /proc (macOS): nothing to tidy, nothing listed
@@ -327,7 +329,7 @@ var keepInheritedFDs = sync.OnceFunc(func() {
 			syscall.CloseOnExec(fd)
 		}
 	}
-})
+}
 
 // start runs a command the way a terminal would, minus the terminal.
 // command is the step's command with the block's "test runs" replacements.
