@@ -188,18 +188,18 @@ func Parse(name string, r io.Reader) (*Lesson, error) {
 	if directive != 0 {
 		return nil, fail(directive, "comment for the checker is not followed by a ```console block")
 	}
-	if err := checkLabels(l); err != nil {
+	if err := checkBlocks(l); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// checkLabels holds a lesson that names its terminals to naming all of
+// checkBlocks holds a lesson that names its terminals to naming all of
 // them: a renderer hides the info string ("console B"), so a reader sees
 // which terminal a block belongs to only from the "**Terminal B**" line
 // above it. A lesson with no label at all is not checked (older lessons).
 // Every "test runs" replacement must also change something.
-func checkLabels(l *Lesson) error {
+func checkBlocks(l *Lesson) error {
 	labelled := false
 	for _, b := range l.Blocks {
 		labelled = labelled || b.Label != ""
