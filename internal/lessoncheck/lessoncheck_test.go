@@ -1,6 +1,7 @@
 package lessoncheck
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -129,5 +130,29 @@ func TestInheritedDescriptorsStayOut(t *testing.T) {
 	}
 	if err := Run(l, Options{Dir: t.TempDir()}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// At a reader's pace the checker waits before each step and types the
+// commands as the lesson shows them, not the test's shortened ones.
+func TestPace(t *testing.T) {
+	src := "<!-- test runs \"reader\" as \"tester\" -->\n```console\n$ echo reader\n<who>\n$ echo two\ntwo\n```\n"
+	l, err := Parse("pace.md", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	start := time.Now()
+	err = Run(l, Options{Dir: t.TempDir(), Pace: 200 * time.Millisecond, Logf: func(f string, a ...any) {
+		logged = append(logged, fmt.Sprintf(f, a...))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("two steps took %v, want at least two pauses of 200ms", d)
+	}
+	if len(logged) == 0 || !strings.HasSuffix(logged[0], "$ echo reader") {
+		t.Errorf("logged %q, want the reader's command first", logged)
 	}
 }

@@ -19,6 +19,12 @@ type Options struct {
 	Dir     string                           // where commands run: the repository root ("" = current directory)
 	Timeout time.Duration                    // bound on each wait; 0 means 10s
 	Logf    func(format string, args ...any) // progress notes (each command as it starts); may be nil
+
+	// Pace, if not 0, makes the run a slow reader's: it waits this long
+	// before each step, and types the commands as the lesson shows them,
+	// without the "test runs" replacements. A lesson must pass at a
+	// reading pace too (with the timeouts raised to match).
+	Pace time.Duration
 }
 
 // DefaultTimeout bounds each wait when neither Options nor the lesson says otherwise.
@@ -55,10 +61,13 @@ func Run(l *Lesson, opts Options) (err error) {
 	}()
 	for bi, b := range l.Blocks {
 		timeout := opts.Timeout
-		if b.Timeout > 0 {
-			timeout = b.Timeout
+		if b.Timeout > 0 && (opts.Pace == 0 || b.Timeout > timeout) {
+			timeout = b.Timeout // at a reader's pace, only ever longer
 		}
 		for si, s := range b.Steps {
+			if opts.Pace > 0 {
+				time.Sleep(opts.Pace)
+			}
 			if err := r.runStep(bi, si, b.Terminal, s, timeout); err != nil {
 				return err
 			}
@@ -116,7 +125,15 @@ func (r *runner) runStep(bi, si int, term string, s Step, timeout time.Duration)
 			}
 		}
 		var err error
-		if p, err = r.start(term, s, r.lesson.Blocks[bi].TestCommand(s)); err != nil {
+		command := r.lesson.Blocks[bi].TestCommand(s)
+		if r.opts.Pace > 0 {
+			command = s.Command // a reader types what the lesson shows
+			if os.Geteuid() == 0 {
+				// ... but root needs no sudo (and may not have it)
+				command = strings.TrimPrefix(command, "sudo ")
+			}
+		}
+		if p, err = r.start(term, s, command); err != nil {
 			return r.failf(s.Line, "terminal %s: cannot start `%s`: %v", term, s.Command, err)
 		}
 		p.wantExit, _ = r.lesson.exitWanted(bi, si)

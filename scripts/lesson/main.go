@@ -20,6 +20,7 @@
 //	go run ./scripts/lesson 3            # lesson 03, in tmux
 //	go run ./scripts/lesson -print 3     # just list each terminal's commands
 //	go run ./scripts/lesson -check 3     # run the lesson and check its output
+//	go run ./scripts/lesson -check -pace 1m -timeout 3m 12   # ... as a reader who pauses a minute before each step
 //	go run ./scripts/lesson lessons/03-client-side.md
 //
 // Without tmux, or when not run from a terminal, it prints the commands
@@ -59,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		noAttach  = fs.Bool("no-attach", false, "set up the tmux session but do not attach to it")
 		socket    = fs.String("socket", "", "tmux server socket name (tmux -L), to keep a test's tmux apart")
 		timeout   = fs.Duration("timeout", lessoncheck.DefaultTimeout, "with -check: how long to wait for each expected line")
+		pace      = fs.Duration("pace", 0, "with -check: wait this long before each step, and type the commands as the lesson shows them (a reader's pace)")
 		width     = fs.Int("width", 0, "lay the panes out for a terminal this many columns wide (0: the terminal's own width)")
 		height    = fs.Int("height", 0, "... and this many lines high (0: the terminal's own height)")
 	)
@@ -110,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	switch {
 	case *check:
-		opts := lessoncheck.Options{Dir: root, Timeout: *timeout, Logf: func(format string, args ...any) {
+		opts := lessoncheck.Options{Dir: root, Timeout: *timeout, Pace: *pace, Logf: func(format string, args ...any) {
 			fmt.Fprintf(stderr, format+"\n", args...)
 		}}
 		if err := lessoncheck.Run(lesson, opts); err != nil {
