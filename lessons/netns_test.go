@@ -14,8 +14,9 @@ import (
 // match that pgrep: not a server a learner left running in another
 // terminal, not a second test run. The network namespace has only its own
 // loopback, which is all the lessons use, so `ss` in it shows only the
-// lessons' sockets. Set SOCKLAB_LESSON_NETNS=off to run in the machine's
-// own namespaces.
+// lessons' sockets, and tcpdump on its lo (lessons 3 and 5) sees only
+// the lessons' packets. tcpdump needs root either way. Set
+// SOCKLAB_LESSON_NETNS=off to run in the machine's own namespaces.
 func TestMain(m *testing.M) {
 	if os.Getenv("SOCKLAB_LESSON_NETNS") == "" && canUnshare() {
 		args := append([]string{"-n", "-p", "-f", "--mount-proc", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", os.Args[0]}, os.Args[1:]...)

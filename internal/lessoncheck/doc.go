@@ -17,6 +17,13 @@
 // Without a second word the terminal is A. Every other block (mermaid, go,
 // sh, text, ...) is prose to the checker and never runs.
 //
+// A Markdown renderer hides the info string, so a reader sees which
+// terminal a block belongs to only from the prose. A line starting with
+// "**Terminal B**" just above the block (blank lines and checker comments
+// may sit between) says it visibly, and the checker holds it to the info
+// string: a label naming another terminal is an error, and once a lesson
+// labels one block it must label all of them.
+//
 // Inside a console block:
 //
 //   - A line starting with "$ " is a command typed into that terminal.
@@ -77,7 +84,18 @@
 //
 // Every wait is bounded: 10 seconds unless Options.Timeout says otherwise,
 // or the HTML comment <!-- timeout 30s --> on the line before a block (blank
-// lines between them are allowed). A mismatch or a timeout fails the lesson
+// lines between them are allowed).
+//
+// A reader pauses between commands; the test does not. Where a lesson
+// gives the reader time (a client that holds its connections for two
+// minutes while the reader looks at them from another terminal), the
+// comment <!-- test runs "-hold 2m" as "-hold 3s" --> above the block
+// makes the test type the shorter version. It is invisible in the rendered
+// lesson, applies to the one block below it, and must change at least one
+// of its commands. The launcher (scripts/lesson) types the reader's
+// version.
+//
+// A mismatch or a timeout fails the lesson
 // with the file, the line of the expected line, that line, and the last 40
 // lines of the terminal's output.
 //

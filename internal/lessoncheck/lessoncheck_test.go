@@ -1,10 +1,12 @@
 package lessoncheck
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -20,7 +22,7 @@ func runFixture(t *testing.T, name string, opts Options) (dir string, err error)
 }
 
 func TestPassingFixtures(t *testing.T) {
-	for _, name := range []string{"pass-basic.md", "pass-terminals.md"} {
+	for _, name := range []string{"pass-basic.md", "pass-terminals.md", "pass-test-runs.md"} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := runFixture(t, name, Options{}); err != nil {
 				t.Fatalf("want pass, got:\n%v", err)
@@ -110,4 +112,47 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// A descriptor the test process inherited without close-on-exec (as from a
+// CI runner) must not reach the lesson's commands: a lesson lists
+// /proc/PID/fd and counts on the numbers it shows.
+func TestInheritedDescriptorsStayOut(t *testing.T) {
+	fd, err := syscall.Open("/dev/null", syscall.O_RDONLY, 0) // no O_CLOEXEC, like an inherited one
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	src := "```console\n$ if [ -e /proc/self/fd/" + strconv.Itoa(fd) + " ]; then echo leaked; else echo clean; fi\nclean\n```\n"
+	l, err := Parse("inherit.md", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(l, Options{Dir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// At a reader's pace the checker waits before each step and types the
+// commands as the lesson shows them, not the test's shortened ones.
+func TestPace(t *testing.T) {
+	src := "<!-- test runs \"reader\" as \"tester\" -->\n```console\n$ echo reader\n<who>\n$ echo two\ntwo\n```\n"
+	l, err := Parse("pace.md", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	start := time.Now()
+	err = Run(l, Options{Dir: t.TempDir(), Pace: 200 * time.Millisecond, Logf: func(f string, a ...any) {
+		logged = append(logged, fmt.Sprintf(f, a...))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("two steps took %v, want at least two pauses of 200ms", d)
+	}
+	if len(logged) == 0 || !strings.HasSuffix(logged[0], "$ echo reader") {
+		t.Errorf("logged %q, want the reader's command first", logged)
+	}
 }

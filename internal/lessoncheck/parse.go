@@ -22,7 +22,17 @@ type Block struct {
 	Terminal string        // "A" unless the info string names another
 	Line     int           // line of the opening fence
 	Timeout  time.Duration // from <!-- timeout 30s -->; 0 means the default
+	Label    string        // the terminal named by a "**Terminal X**" line just above; "" if none
+	Replace  []Replace     // from <!-- test runs "…" as "…" -->: what the test types instead
 	Steps    []Step
+}
+
+// Replace is a harness-only change to a block's commands: where a reader
+// types Old (say "-hold 2m", time to look around), the test types New
+// ("-hold 3s"), so the lesson can be generous with a reader's time without
+// making the test wait.
+type Replace struct {
+	Old, New string
 }
 
 // Step is one command typed into the terminal with the output it should
@@ -58,6 +68,11 @@ var (
 	timeoutRe     = regexp.MustCompile(`^\s*<!--\s*timeout\b(.*?)-->\s*$`)
 	exitRe        = regexp.MustCompile(`^\[exit (\d+)\]$`)
 	placeholderRe = regexp.MustCompile(`<[a-z0-9_]+>`)
+	testRunsRe    = regexp.MustCompile(`^\s*<!--\s*test runs\b(.*?)-->\s*$`)
+	testRunsArgRe = regexp.MustCompile(`^\s*"([^"]+)"\s+as\s+"([^"]*)"\s*$`)
+	// labelRe is the visible line that names a block's terminal in the
+	// rendered lesson: "**Terminal B**", optionally followed by more words.
+	labelRe = regexp.MustCompile(`^\s*\*\*Terminal ([A-Za-z0-9]+)\*\*`)
 )
 
 // ParseFile reads and parses one lesson file.
@@ -80,14 +95,16 @@ func Parse(name string, r io.Reader) (*Lesson, error) {
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 
 	var (
-		n           int      // current line number
-		fence       string   // the open fence's backticks or tildes; "" outside a fence
-		indent      int      // the open fence's indentation, removed from its lines
-		console     *Block   // the open fence, if it is a console block
-		body        []string // the console block's lines
-		timeout     time.Duration
-		timeoutLine int
-		hasRun      = map[string]bool{} // terminals that ran a command so far
+		n         int      // current line number
+		fence     string   // the open fence's backticks or tildes; "" outside a fence
+		indent    int      // the open fence's indentation, removed from its lines
+		console   *Block   // the open fence, if it is a console block
+		body      []string // the console block's lines
+		timeout   time.Duration
+		replace   []Replace
+		directive int                 // line of the last directive comment (timeout, test runs) not yet used
+		label     string              // terminal named by the last prose line, if it was a label
+		hasRun    = map[string]bool{} // terminals that ran a command so far
 	)
 	for sc.Scan() {
 		n++
@@ -115,33 +132,52 @@ func Parse(name string, r io.Reader) (*Lesson, error) {
 			if err != nil || d <= 0 {
 				return nil, fail(n, "bad timeout comment %q: want like <!-- timeout 30s -->", strings.TrimSpace(text))
 			}
-			timeout, timeoutLine = d, n
+			timeout = d
+			directive = n
+			continue
+		}
+		if m := testRunsRe.FindStringSubmatch(text); m != nil {
+			a := testRunsArgRe.FindStringSubmatch(m[1])
+			if a == nil {
+				return nil, fail(n, "bad test comment %q: want like <!-- test runs \"-hold 2m\" as \"-hold 3s\" -->", strings.TrimSpace(text))
+			}
+			replace = append(replace, Replace{Old: a[1], New: a[2]})
+			directive = n
 			continue
 		}
 		m := fenceRe.FindStringSubmatch(text)
 		if m == nil {
-			if strings.TrimSpace(text) != "" && timeoutLine != 0 {
-				return nil, fail(timeoutLine, "timeout comment is not followed by a ```console block")
+			if lm := labelRe.FindStringSubmatch(text); lm != nil {
+				label = lm[1] // before or after the checker's comments
+			} else if strings.TrimSpace(text) != "" {
+				if directive != 0 {
+					return nil, fail(directive, "comment for the checker is not followed by a ```console block")
+				}
+				label = ""
 			}
 			continue
 		}
 		fence, indent = m[2], len(m[1])
 		words := strings.Fields(m[3])
 		if len(words) == 0 || words[0] != "console" {
-			if timeoutLine != 0 {
-				return nil, fail(timeoutLine, "timeout comment is not followed by a ```console block")
+			if directive != 0 {
+				return nil, fail(directive, "comment for the checker is not followed by a ```console block")
 			}
+			label = ""
 			continue
 		}
-		b := &Block{Terminal: "A", Line: n, Timeout: timeout}
+		b := &Block{Terminal: "A", Line: n, Timeout: timeout, Label: label, Replace: replace}
 		if len(words) > 1 {
 			b.Terminal = words[1]
 		}
 		if len(words) > 2 {
 			return nil, fail(n, "console block info %q: want \"console\" and at most a terminal name", m[3])
 		}
+		if b.Label != "" && b.Label != b.Terminal {
+			return nil, fail(n, "the line above says **Terminal %s**, but the block runs in terminal %s", b.Label, b.Terminal)
+		}
 		console, body = b, nil
-		timeout, timeoutLine = 0, 0
+		timeout, replace, directive, label = 0, nil, 0, ""
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -149,10 +185,51 @@ func Parse(name string, r io.Reader) (*Lesson, error) {
 	if fence != "" {
 		return nil, fail(n, "code block opened with %s is never closed", fence)
 	}
-	if timeoutLine != 0 {
-		return nil, fail(timeoutLine, "timeout comment is not followed by a ```console block")
+	if directive != 0 {
+		return nil, fail(directive, "comment for the checker is not followed by a ```console block")
+	}
+	if err := checkBlocks(l); err != nil {
+		return nil, err
 	}
 	return l, nil
+}
+
+// checkBlocks holds a lesson that names its terminals to naming all of
+// them: a renderer hides the info string ("console B"), so a reader sees
+// which terminal a block belongs to only from the "**Terminal B**" line
+// above it. A lesson with no label at all is not checked (older lessons).
+// Every "test runs" replacement must also change something.
+func checkBlocks(l *Lesson) error {
+	labelled := false
+	for _, b := range l.Blocks {
+		labelled = labelled || b.Label != ""
+	}
+	for _, b := range l.Blocks {
+		if labelled && b.Label == "" {
+			return fmt.Errorf("%s:%d: console block for terminal %s has no \"**Terminal %s**\" line above it (this lesson labels its other blocks; a reader cannot see the info string)",
+				l.File, b.Line, b.Terminal, b.Terminal)
+		}
+		for _, r := range b.Replace {
+			found := false
+			for _, s := range b.Steps {
+				found = found || strings.Contains(s.Command, r.Old)
+			}
+			if !found {
+				return fmt.Errorf("%s:%d: test comment replaces %q, but no command of the block below contains it", l.File, b.Line, r.Old)
+			}
+		}
+	}
+	return nil
+}
+
+// TestCommand is the command as the checker runs it: the reader's command
+// with the block's "test runs" replacements applied.
+func (b *Block) TestCommand(s Step) string {
+	cmd := s.Command
+	for _, r := range b.Replace {
+		cmd = strings.ReplaceAll(cmd, r.Old, r.New)
+	}
+	return cmd
 }
 
 // parseBody splits a console block's lines into steps. Its lines are

@@ -61,7 +61,13 @@ func TestParseErrors(t *testing.T) {
 		{"```console\n$ printf x\n\x1b[31mx\n```\n", "x.md:3: expected output contains an escape sequence"},
 		{"text\n```console\n$ true\n", "never closed"},
 		{"<!-- timeout soon -->\n```console\n$ true\n```\n", "x.md:1: bad timeout comment"},
-		{"<!-- timeout 5s -->\nprose\n```console\n$ true\n```\n", "x.md:1: timeout comment is not followed"},
+		{"<!-- timeout 5s -->\nprose\n```console\n$ true\n```\n", "x.md:1: comment for the checker is not followed"},
+		{"<!-- test runs \"a\" as \"b\" -->\n```sh\na\n```\n", "x.md:1: comment for the checker is not followed"},
+		{"<!-- test runs a as b -->\n```console\n$ a\n```\n", "x.md:1: bad test comment"},
+		{"<!-- test runs \"-hold 2m\" as \"-hold 1s\" -->\n```console\n$ true\n```\n", "x.md:2: test comment replaces \"-hold 2m\", but no command"},
+		{"**Terminal B**\n```console A\n$ true\n```\n", "x.md:2: the line above says **Terminal B**, but the block runs in terminal A"},
+		{"**Terminal A**\n```console\n$ true\n```\nprose, no label\n```console B\n$ true\n```\n", "x.md:6: console block for terminal B has no \"**Terminal B**\" line"},
+		{"**Terminal A**\n\nprose in between\n```console\n$ true\n```\n**Terminal A**\n```console\n$ true\n```\n", "x.md:4: console block for terminal A has no"},
 		{"```console A extra\n$ true\n```\n", "x.md:1: console block info"},
 		{"```console\n$ \n```\n", "x.md:2: empty command"},
 	}
@@ -70,6 +76,29 @@ func TestParseErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q) error = %v, want it to contain %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+func TestLabelsAndTestRuns(t *testing.T) {
+	src := "**Terminal B**\n\n<!-- timeout 30s -->\n<!-- test runs \"sleep 60\" as \"sleep 1\" -->\n" +
+		"```console B\n$ sleep 60; echo done\ndone\n```\n" +
+		"<!-- timeout 5s -->\n**Terminal A** (the server):\n```console\n$ true\n```\n"
+	l, err := Parse("x.md", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := l.Blocks[0]
+	if b.Label != "B" || b.Timeout != 30*time.Second || len(b.Replace) != 1 {
+		t.Fatalf("block 0 = %+v", b)
+	}
+	if got := b.TestCommand(b.Steps[0]); got != "sleep 1; echo done" {
+		t.Errorf("TestCommand = %q, want the replacement applied", got)
+	}
+	if b.Steps[0].Command != "sleep 60; echo done" {
+		t.Errorf("Command = %q, want what the reader types", b.Steps[0].Command)
+	}
+	if l.Blocks[1].Label != "A" || len(l.Blocks[1].Replace) != 0 {
+		t.Errorf("block 1 = %+v (a test comment applies to one block only)", l.Blocks[1])
 	}
 }
 

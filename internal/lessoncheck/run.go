@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,12 @@ type Options struct {
 	Dir     string                           // where commands run: the repository root ("" = current directory)
 	Timeout time.Duration                    // bound on each wait; 0 means 10s
 	Logf    func(format string, args ...any) // progress notes (each command as it starts); may be nil
+
+	// Pace, if not 0, makes the run a slow reader's: it waits this long
+	// before each step, and types the commands as the lesson shows them,
+	// without the "test runs" replacements. A lesson must pass at a
+	// reading pace too (with the timeouts raised to match).
+	Pace time.Duration
 }
 
 // DefaultTimeout bounds each wait when neither Options nor the lesson says otherwise.
@@ -54,10 +61,13 @@ func Run(l *Lesson, opts Options) (err error) {
 	}()
 	for bi, b := range l.Blocks {
 		timeout := opts.Timeout
-		if b.Timeout > 0 {
-			timeout = b.Timeout
+		if b.Timeout > 0 && (opts.Pace == 0 || b.Timeout > timeout) {
+			timeout = b.Timeout // at a reader's pace, only ever longer
 		}
 		for si, s := range b.Steps {
+			if opts.Pace > 0 {
+				time.Sleep(opts.Pace)
+			}
 			if err := r.runStep(bi, si, b.Terminal, s, timeout); err != nil {
 				return err
 			}
@@ -115,7 +125,15 @@ func (r *runner) runStep(bi, si int, term string, s Step, timeout time.Duration)
 			}
 		}
 		var err error
-		if p, err = r.start(term, s); err != nil {
+		command := r.lesson.Blocks[bi].TestCommand(s)
+		if r.opts.Pace > 0 {
+			command = s.Command // a reader types what the lesson shows
+			if os.Geteuid() == 0 {
+				// ... but root needs no sudo (and may not have it)
+				command = strings.TrimPrefix(command, "sudo ")
+			}
+		}
+		if p, err = r.start(term, s, command); err != nil {
 			return r.failf(s.Line, "terminal %s: cannot start `%s`: %v", term, s.Command, err)
 		}
 		p.wantExit, _ = r.lesson.exitWanted(bi, si)
@@ -311,11 +329,36 @@ func (r *runner) tail(p *proc) string {
 	return b.String()
 }
 
-// start runs a command the way a terminal would, minus the terminal.
-func (r *runner) start(term string, s Step) (*proc, error) {
-	if r.opts.Logf != nil {
-		r.opts.Logf("%s:%d: terminal %s $ %s", r.lesson.File, s.Line, term, s.Command)
+// keepInheritedFDs marks every descriptor above 2 close-on-exec, before
+// each command starts. A shell in a terminal gives a command 0, 1 and 2
+// only; without this, a descriptor this process inherited without the
+// flag (from a CI runner, an editor, a tool that started go test) would
+// show up in a lesson's /proc/PID/fd listing and take a number a lesson
+// counts on. Go opens its own descriptors close-on-exec already, and
+// exec.Cmd clears the flag on the ones it passes as 0, 1 and 2.
+func keepInheritedFDs() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return // no /proc (macOS): nothing to tidy, nothing listed
 	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}
+
+// start runs a command the way a terminal would, minus the terminal.
+// command is the step's command with the block's "test runs" replacements.
+func (r *runner) start(term string, s Step, command string) (*proc, error) {
+	if r.opts.Logf != nil {
+		if command != s.Command {
+			r.opts.Logf("%s:%d: terminal %s $ %s   (the lesson shows: %s)", r.lesson.File, s.Line, term, command, s.Command)
+		} else {
+			r.opts.Logf("%s:%d: terminal %s $ %s", r.lesson.File, s.Line, term, command)
+		}
+	}
+	keepInheritedFDs()
 	// One pipe for stdout and stderr keeps their lines in the order written.
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -327,7 +370,7 @@ func (r *runner) start(term string, s Step) (*proc, error) {
 		outW.Close()
 		return nil, err
 	}
-	cmd := exec.Command("bash", "-c", s.Command)
+	cmd := exec.Command("bash", "-c", command)
 	cmd.Dir = r.opts.Dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, outW

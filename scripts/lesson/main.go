@@ -4,17 +4,27 @@
 // session with one pane per terminal the lesson uses ("Terminal A",
 // "Terminal B", ...) plus a pane watching the lab's sockets with ss. The
 // first command of each terminal is already typed in its pane, not run:
-// press Enter when the lesson says so.
+// press Enter when the lesson says so. Each pane starts with a few lines
+// saying which lesson file to follow, and after which command of another
+// terminal its first command comes.
+//
+// Panes stay readable: when the terminal is too narrow for every lesson
+// terminal side by side (60 columns each), they are tiled two by two, and
+// when even that is too small, each lesson terminal gets a tmux window of
+// its own (Ctrl-b n and Ctrl-b p switch between them). Every pane keeps
+// 50,000 lines to scroll back through (tmux's history-limit), enough for
+// the longest trace a lesson prints.
 //
 // Run:
 //
 //	go run ./scripts/lesson 3            # lesson 03, in tmux
 //	go run ./scripts/lesson -print 3     # just list each terminal's commands
 //	go run ./scripts/lesson -check 3     # run the lesson and check its output
+//	go run ./scripts/lesson -check -pace 1m -timeout 3m 12   # ... as a reader who pauses a minute before each step
 //	go run ./scripts/lesson lessons/03-client-side.md
 //
-// Without tmux, or when the output is not a terminal, it prints the
-// commands instead.
+// Without tmux, or when not run from a terminal, it prints the commands
+// instead, and says why.
 package main
 
 import (
@@ -30,6 +40,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"socklab/internal/lessoncheck"
 )
@@ -48,6 +60,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		noAttach  = fs.Bool("no-attach", false, "set up the tmux session but do not attach to it")
 		socket    = fs.String("socket", "", "tmux server socket name (tmux -L), to keep a test's tmux apart")
 		timeout   = fs.Duration("timeout", lessoncheck.DefaultTimeout, "with -check: how long to wait for each expected line")
+		pace      = fs.Duration("pace", 0, "with -check: wait this long before each step, and type the commands as the lesson shows them (a reader's pace)")
+		width     = fs.Int("width", 0, "lay the panes out for a terminal this many columns wide (0: the terminal's own width)")
+		height    = fs.Int("height", 0, "... and this many lines high (0: the terminal's own height)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./scripts/lesson [flags] N|lessons/NN-topic.md [flags]\n")
@@ -97,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	switch {
 	case *check:
-		opts := lessoncheck.Options{Dir: root, Timeout: *timeout, Logf: func(format string, args ...any) {
+		opts := lessoncheck.Options{Dir: root, Timeout: *timeout, Pace: *pace, Logf: func(format string, args ...any) {
 			fmt.Fprintf(stderr, format+"\n", args...)
 		}}
 		if err := lessoncheck.Run(lesson, opts); err != nil {
@@ -106,19 +121,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "PASS %s\n", lesson.File)
 		return 0
-	case *printOnly || !canUseTmux(*noAttach):
-		printCommands(stdout, lesson, root)
+	case *printOnly:
+		printCommands(stdout, lesson, root, "")
+		return 0
+	}
+	if why := whyNoTmux(*noAttach, os.Stdin, os.Stdout); why != "" {
+		printCommands(stdout, lesson, root, why)
 		return 0
 	}
 
 	t := tmux{socket: *socket}
 	session := sessionName(path)
-	existed, err := t.setUp(lesson, root, session, watchCommand(root))
+	size := t.screenSize(*width, *height)
+	lay := chooseLayout(len(lesson.Terminals()), size)
+	existed, err := t.setUp(lesson, root, session, watchCommand(root), size, lay)
 	if err != nil {
 		return fail(err)
 	}
 	if existed {
 		fmt.Fprintf(stderr, "lesson: tmux session %s already exists; attaching to it as it is (tmux kill-session -t %s starts afresh)\n", session, session)
+	} else if lay == layoutWindows {
+		fmt.Fprintf(stderr, "lesson: %d columns are too few for %d terminals side by side (%d columns each), so each terminal has a tmux window of its own: Ctrl-b n and Ctrl-b p switch, Ctrl-b w lists them\n",
+			size.cols, len(lesson.Terminals()), minPaneWidth)
 	}
 	if *noAttach {
 		return 0
@@ -190,19 +214,77 @@ func buildPrograms(root string, stderr io.Writer) error {
 	return nil
 }
 
-func printCommands(w io.Writer, l *lessoncheck.Lesson, root string) {
+// printCommands lists each terminal's commands; why, if not "", says why
+// it prints them instead of opening tmux.
+func printCommands(w io.Writer, l *lessoncheck.Lesson, root, why string) {
 	terms := l.Terminals()
 	slices.Sort(terms) // A, B, C from left to right, whatever order the lesson uses them in
-	fmt.Fprintf(w, "%s: open %d terminal(s) side by side in %s, and type each one's commands in order as the lesson says.\n",
+	fmt.Fprintf(w, "%s: open %d terminal(s) side by side in %s, and type the commands in the order the lesson gives them, switching terminals as it says.\n",
 		l.File, len(terms), root)
-	fmt.Fprintln(w, "(With tmux installed, run this in a terminal without -print to get them ready-made.)")
+	if why != "" {
+		fmt.Fprintf(w, "(Not opening tmux: %s.)\n", why)
+	}
 	for _, term := range terms {
-		fmt.Fprintf(w, "\nTerminal %s\n", term)
+		fmt.Fprintf(w, "\nTerminal %s", term)
+		if prev, nth, ok := after(l, term); ok {
+			fmt.Fprintf(w, " (its first command comes after Terminal %s's %s)", prev, ordinal(nth))
+		}
+		fmt.Fprintln(w)
 		for _, c := range l.Commands(term) {
 			fmt.Fprintf(w, "  $ %s\n", c)
 		}
 	}
 	fmt.Fprintf(w, "\nTo watch the sockets in one more terminal:\n  %s\n", watchCommand(root))
+}
+
+// after names the command typed last, in any other terminal, before
+// term's first command: the one the learner must have run before pressing
+// Enter in term. ok is false when term's first command opens the lesson.
+func after(l *lessoncheck.Lesson, term string) (prevTerm string, nth int, ok bool) {
+	count := map[string]int{}
+	for _, b := range l.Blocks {
+		for _, s := range b.Steps {
+			if s.Command == "" {
+				continue
+			}
+			if b.Terminal == term {
+				return prevTerm, nth, prevTerm != ""
+			}
+			count[b.Terminal]++
+			prevTerm, nth = b.Terminal, count[b.Terminal]
+		}
+	}
+	return "", 0, false
+}
+
+// banner is what a terminal's pane shows above its prompt.
+func banner(l *lessoncheck.Lesson, term string, lay layout) []string {
+	lines := []string{
+		fmt.Sprintf("Terminal %s of %s", term, l.File),
+		"Only its first command is typed for you below: press Enter when the lesson gets there.",
+	}
+	if prev, nth, ok := after(l, term); ok {
+		lines = append(lines, fmt.Sprintf("That is after Terminal %s's %s command.", prev, ordinal(nth)))
+	} else {
+		lines = append(lines, "That is the lesson's first command.")
+	}
+	lines = append(lines, "Type the later ones yourself, in the lesson's order, which goes from terminal to terminal.")
+	if lay == layoutWindows {
+		lines = append(lines, "One window per terminal: Ctrl-b n / Ctrl-b p switch, Ctrl-b w lists them.")
+	}
+	return lines
+}
+
+func ordinal(n int) string {
+	switch n {
+	case 1:
+		return "first"
+	case 2:
+		return "second"
+	case 3:
+		return "third"
+	}
+	return strconv.Itoa(n) + "th"
 }
 
 // watchCommand shows, once a second, the sockets of the lab's programs and
@@ -219,17 +301,59 @@ func watchCommand(root string) string {
 	return fmt.Sprintf(`watch -n1 '%s'`, ss)
 }
 
-// canUseTmux: tmux is installed, and either someone will look at it now
-// (stdout is a terminal) or we are only setting it up.
-func canUseTmux(noAttach bool) bool {
+// whyNoTmux says why the lesson cannot be opened in tmux here, or "" if it
+// can: tmux is installed, and either someone will look at it now (stdin
+// and stdout are a terminal, which tmux attach needs) or we are only
+// setting it up.
+func whyNoTmux(noAttach bool, stdin, stdout *os.File) string {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		return false
+		return "tmux is not installed; install it to get the terminals ready-made"
 	}
 	if noAttach {
-		return true
+		return ""
 	}
-	fi, err := os.Stdout.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	for _, f := range []struct {
+		name string
+		file *os.File
+	}{{"standard input", stdin}, {"standard output", stdout}} {
+		// Only a terminal has a window size (/dev/null, a character
+		// device too, has none).
+		if _, err := unix.IoctlGetWinsize(int(f.file.Fd()), unix.TIOCGWINSZ); err != nil {
+			return f.name + " is not a terminal, and tmux needs one to show its panes; run this from a terminal, or add -no-attach and then `tmux attach`"
+		}
+	}
+	return ""
+}
+
+// minPaneWidth is the narrowest a lesson terminal's pane may be: a trace
+// line wraps below it, but stays readable.
+const minPaneWidth = 60
+
+// minPaneHeight is the fewest lines a tiled pane may have.
+const minPaneHeight = 12
+
+type screen struct{ cols, rows int }
+
+type layout int
+
+const (
+	layoutSideBySide layout = iota // one row of panes, the sockets pane below
+	layoutTiled                    // two columns of panes, the sockets pane below
+	layoutWindows                  // a window per terminal, and one for the sockets
+)
+
+// chooseLayout picks the first layout in which every terminal's pane is
+// at least minPaneWidth wide (and, tiled, minPaneHeight high), keeping 30%
+// of the height for the sockets pane.
+func chooseLayout(terms int, sz screen) layout {
+	if terms*minPaneWidth <= sz.cols {
+		return layoutSideBySide
+	}
+	rows := (terms + 1) / 2
+	if 2*minPaneWidth <= sz.cols && rows*minPaneHeight <= sz.rows*7/10 {
+		return layoutTiled
+	}
+	return layoutWindows
 }
 
 // sessionName is socklab-lessonNN for lessons/NN-topic.md.
@@ -260,80 +384,171 @@ func (t tmux) run(args ...string) (string, error) {
 // inside: we run in a pane of the same tmux server, so open a window there.
 func (t tmux) inside() bool { return t.socket == "" && os.Getenv("TMUX") != "" }
 
-// setUp makes the window: terminals side by side, the socket watch below
-// them, each terminal's first command typed but not run.
-// It reports whether the session existed already; then it leaves it alone.
-func (t tmux) setUp(l *lessoncheck.Lesson, root, session, watch string) (existed bool, err error) {
+// historyLimit is how many lines each pane keeps to scroll back through;
+// tmux's default, 2000, is less than one long trace.
+const historyLimit = "50000"
+
+// screenSize is the size to lay the panes out for: the flags if given,
+// else the tmux window we run in, else our terminal, else 200x50.
+func (t tmux) screenSize(cols, rows int) screen {
+	sz := screen{200, 50}
+	if t.inside() {
+		// The window we run in is as large as the learner's terminal.
+		if out, err := t.run("display-message", "-p", "#{window_width} #{window_height}"); err == nil {
+			fmt.Sscan(out, &sz.cols, &sz.rows)
+		}
+	} else if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+		sz = screen{int(ws.Col), int(ws.Row)}
+	}
+	if cols > 0 {
+		sz.cols = cols
+	}
+	if rows > 0 {
+		sz.rows = rows
+	}
+	return sz
+}
+
+// setUp makes the lesson's panes, each terminal's first command typed but
+// not run. It reports whether the session existed already; then it
+// leaves it alone.
+func (t tmux) setUp(l *lessoncheck.Lesson, root, session, watch string, sz screen, lay layout) (existed bool, err error) {
 	if !t.inside() {
 		if _, err := t.run("has-session", "-t", "="+session); err == nil {
 			return true, nil
 		}
 	}
-	return false, t.makeWindow(l, root, session, watch)
+	return false, t.makePanes(l, root, session, watch, sz, lay)
 }
 
-func (t tmux) makeWindow(l *lessoncheck.Lesson, root, session, watch string) error {
-	var first string
-	var err error
+func (t tmux) makePanes(l *lessoncheck.Lesson, root, session, watch string, sz screen, lay layout) error {
+	// history-limit is read when a pane is made, so set it first. In the
+	// learner's own tmux, set it on their session only while making ours,
+	// and put their setting back.
+	var target string // where new windows go
 	if t.inside() {
-		first, err = t.run("new-window", "-n", session, "-c", root, "-P", "-F", "#{pane_id}")
+		cur, err := t.run("display-message", "-p", "#{session_id}")
+		if err != nil {
+			return err
+		}
+		target = cur + ":"
+		old, _ := t.run("show-options", "-v", "-t", cur, "history-limit")
+		if _, err := t.run("set-option", "-t", cur, "history-limit", historyLimit); err != nil {
+			return err
+		}
+		defer func() {
+			if old == "" {
+				t.run("set-option", "-u", "-t", cur, "history-limit")
+			} else {
+				t.run("set-option", "-t", cur, "history-limit", old)
+			}
+		}()
 	} else {
-		first, err = t.run("new-session", "-d", "-s", session, "-n", "lesson", "-x", "200", "-y", "50",
-			"-c", root, "-P", "-F", "#{pane_id}")
+		// The session's first window is made before the option can be
+		// set on the session; it only holds the session open meanwhile.
+		if _, err := t.run("new-session", "-d", "-s", session, "-n", "setup",
+			"-x", strconv.Itoa(sz.cols), "-y", strconv.Itoa(sz.rows), "-c", root); err != nil {
+			return err
+		}
+		target = "=" + session + ":"
+		if _, err := t.run("set-option", "-t", "="+session+":", "history-limit", historyLimit); err != nil {
+			return err
+		}
+		defer t.run("kill-window", "-t", "="+session+":setup")
 	}
-	if err != nil {
-		return err
-	}
+
 	terms := l.Terminals()
 	slices.Sort(terms) // A, B, C from left to right, whatever order the lesson uses them in
-	panes := []string{first}
-	for range terms[1:] {
-		p, err := t.run("split-window", "-h", "-t", panes[len(panes)-1], "-c", root, "-P", "-F", "#{pane_id}")
+	var panes []string
+	for i, term := range terms {
+		shell := bannerThenShell(banner(l, term, lay))
+		var p string
+		var err error
+		switch {
+		case lay == layoutWindows:
+			p, err = t.run("new-window", "-t", target, "-n", term, "-c", root, "-P", "-F", "#{pane_id}", shell)
+		case i == 0:
+			p, err = t.run("new-window", "-t", target, "-n", "lesson", "-c", root, "-P", "-F", "#{pane_id}", shell)
+		default:
+			p, err = t.run("split-window", "-h", "-t", panes[len(panes)-1], "-c", root, "-P", "-F", "#{pane_id}", shell)
+			if err == nil && lay == layoutTiled {
+				_, err = t.run("select-layout", "-t", p, "tiled")
+			}
+		}
 		if err != nil {
 			return err
 		}
 		panes = append(panes, p)
 	}
-	if _, err := t.run("select-layout", "-t", first, "even-horizontal"); err != nil {
-		return err
+	var watchPane string
+	var err error
+	switch lay {
+	case layoutWindows:
+		watchPane, err = t.run("new-window", "-t", target, "-n", "sockets", "-c", root, "-P", "-F", "#{pane_id}")
+	default:
+		name := map[layout]string{layoutSideBySide: "even-horizontal", layoutTiled: "tiled"}[lay]
+		if _, err := t.run("select-layout", "-t", panes[0], name); err != nil {
+			return err
+		}
+		watchPane, err = t.run("split-window", "-v", "-f", "-l", "30%", "-t", panes[0], "-c", root, "-P", "-F", "#{pane_id}")
 	}
-	watchPane, err := t.run("split-window", "-v", "-f", "-l", "30%", "-t", first, "-c", root, "-P", "-F", "#{pane_id}")
 	if err != nil {
 		return err
 	}
-	for _, opt := range [][]string{{"pane-border-status", "top"}, {"pane-border-format", " #{pane_title} "}} {
-		if _, err := t.run("set-option", "-w", "-t", first, opt[0], opt[1]); err != nil {
-			return err
+	for _, p := range append([]string{watchPane}, panes...) {
+		for _, opt := range [][]string{{"pane-border-status", "top"}, {"pane-border-format", " #{pane_title} "}} {
+			if _, err := t.run("set-option", "-w", "-t", p, opt[0], opt[1]); err != nil {
+				return err
+			}
 		}
 	}
 	for i, term := range terms {
 		if _, err := t.run("select-pane", "-t", panes[i], "-T", "Terminal "+term); err != nil {
 			return err
 		}
-		t.waitForPrompt(panes[i])
+		t.waitForPrompt(panes[i], banner(l, term, lay))
 		// -l types the text literally; no Enter, the learner presses it.
 		if _, err := t.run("send-keys", "-t", panes[i], "-l", l.Commands(term)[0]); err != nil {
 			return err
 		}
 	}
 	t.run("select-pane", "-t", watchPane, "-T", "sockets")
-	t.waitForPrompt(watchPane)
+	t.waitForPrompt(watchPane, nil)
 	if _, err := t.run("send-keys", "-t", watchPane, "-l", watch); err != nil {
 		return err
 	}
 	if _, err := t.run("send-keys", "-t", watchPane, "Enter"); err != nil {
 		return err
 	}
+	if _, err := t.run("select-window", "-t", panes[0]); err != nil {
+		return err
+	}
 	_, err = t.run("select-pane", "-t", panes[0])
 	return err
 }
 
-// waitForPrompt gives a new pane's shell a moment to draw its prompt:
-// text typed before that would be echoed twice and look garbled.
-func (t tmux) waitForPrompt(pane string) {
+// bannerThenShell is a pane's command: print the banner, then become the
+// learner's shell.
+func bannerThenShell(lines []string) string {
+	quoted := make([]string, len(lines))
+	for i, l := range lines {
+		quoted[i] = "'" + strings.ReplaceAll(l, "'", `'\''`) + "'"
+	}
+	return `printf '%s\n' ` + strings.Join(quoted, " ") + `; exec "${SHELL:-/bin/sh}"`
+}
+
+// waitForPrompt gives a new pane's shell a moment to draw its prompt below
+// the banner: text typed before that would be echoed twice and look
+// garbled.
+func (t tmux) waitForPrompt(pane string, banner []string) {
+	want := strings.Join(strings.Fields(strings.Join(banner, " ")), " ")
 	for i := 0; i < 200; i++ { // up to 10s: a shell with a big rc file starts slowly
-		if out, err := t.run("capture-pane", "-p", "-t", pane); err == nil && out != "" {
-			return
+		// -J joins the lines a narrow pane wrapped.
+		if out, err := t.run("capture-pane", "-p", "-J", "-t", pane); err == nil {
+			seen := strings.Join(strings.Fields(out), " ")
+			if seen != "" && (want == "" || strings.Contains(seen, want) && !strings.HasSuffix(seen, want)) {
+				return
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

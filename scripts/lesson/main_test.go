@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"socklab/internal/lessoncheck"
 	"socklab/internal/proctest"
 )
 
@@ -28,7 +29,7 @@ func TestPrint(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	want := "\nTerminal A\n  $ printf 'server ready\\n'\n  $ echo server again\n" +
-		"\nTerminal B\n  $ echo client one\n  $ echo client two\n"
+		"\nTerminal B (its first command comes after Terminal A's first)\n  $ echo client one\n  $ echo client two\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("output lacks\n%s\ngot:\n%s", want, out)
 	}
@@ -87,18 +88,22 @@ func TestTmux(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
 
-	code, _, errOut := runLesson(t, "-socket", socket, "-no-attach", "-build=false", fixture)
+	code, _, errOut := runLesson(t, "-socket", socket, "-no-attach", "-build=false", "-width", "200", "-height", "50", fixture)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	// A second run leaves the learner's session as it is.
-	if code, _, errOut := runLesson(t, "-socket", socket, "-no-attach", "-build=false", fixture); code != 0 || !strings.Contains(errOut, "already exists") {
+	if code, _, errOut := runLesson(t, "-socket", socket, "-no-attach", "-build=false", "-width", "200", "-height", "50", fixture); code != 0 || !strings.Contains(errOut, "already exists") {
 		t.Errorf("second run: exit %d, stderr %q", code, errOut)
+	}
+	if w := strings.Fields(tmuxCmd("list-windows", "-t", "=socklab-two-terminals", "-F", "#{window_name}")); len(w) != 1 {
+		t.Errorf("windows %q, want one: 200 columns hold two terminals side by side", w)
 	}
 	panes := strings.Fields(tmuxCmd("list-panes", "-s", "-t", "=socklab-two-terminals", "-F", "#{pane_id}"))
 	if len(panes) != 3 {
 		t.Fatalf("got %d panes, want 3 (A, B, sockets)", len(panes))
 	}
+	checkHistoryLimit(t, tmuxCmd, panes)
 	want := []struct{ title, typed string }{
 		{"Terminal A", "printf 'server ready\\n'"},
 		{"Terminal B", "echo client one"},
@@ -125,5 +130,113 @@ func TestTmux(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func checkHistoryLimit(t *testing.T, tmuxCmd func(...string) string, panes []string) {
+	t.Helper()
+	for _, p := range panes {
+		if got := strings.TrimSpace(tmuxCmd("display-message", "-p", "-t", p, "#{history_limit}")); got != historyLimit {
+			t.Errorf("pane %s keeps %s lines of history, want %s", p, got, historyLimit)
+		}
+	}
+}
+
+// TestTmuxNarrow: on an 80x24 terminal two side-by-side panes would be 39
+// columns wide; each terminal gets a window of its own instead, which says
+// which lesson it belongs to and when to press Enter.
+func TestTmuxNarrow(t *testing.T) {
+	proctest.NeedTool(t, "tmux")
+	socket := fmt.Sprintf("socklab-test-narrow-%d", os.Getpid())
+	tmuxCmd := func(args ...string) string {
+		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v: %s", args, err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
+
+	code, _, errOut := runLesson(t, "-socket", socket, "-no-attach", "-build=false", "-width", "80", "-height", "24", fixture)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "a tmux window of its own") {
+		t.Errorf("stderr does not say why there are windows: %q", errOut)
+	}
+	windows := strings.Fields(tmuxCmd("list-windows", "-t", "=socklab-two-terminals", "-F", "#{window_name}:#{window_panes}:#{pane_width}"))
+	if got, want := strings.Join(windows, " "), "A:1:80 B:1:80 sockets:1:80"; got != want {
+		t.Errorf("windows (name:panes:width) = %s, want %s", got, want)
+	}
+	panes := strings.Fields(tmuxCmd("list-panes", "-s", "-t", "=socklab-two-terminals", "-F", "#{pane_id}"))
+	checkHistoryLimit(t, tmuxCmd, panes)
+	wantB := []string{"Terminal B of scripts/lesson/testdata/two-terminals.md", "Only its first command is typed",
+		"after Terminal A's first command", "Ctrl-b n", "echo client one"}
+	var screen string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		screen = tmuxCmd("capture-pane", "-p", "-J", "-t", "=socklab-two-terminals:B")
+		if strings.Contains(screen, "echo client one") {
+			break
+		}
+	}
+	for _, w := range wantB {
+		if !strings.Contains(screen, w) {
+			t.Errorf("window B does not show %q; it shows:\n%s", w, screen)
+		}
+	}
+}
+
+func TestChooseLayout(t *testing.T) {
+	tests := []struct {
+		terms int
+		sz    screen
+		want  layout
+	}{
+		{2, screen{200, 50}, layoutSideBySide},
+		{3, screen{200, 50}, layoutSideBySide},
+		{4, screen{200, 50}, layoutTiled},
+		{4, screen{130, 24}, layoutWindows}, // two rows of tiles would be 8 lines high
+		{2, screen{80, 24}, layoutWindows},
+		{1, screen{80, 24}, layoutSideBySide},
+	}
+	for _, tc := range tests {
+		if got := chooseLayout(tc.terms, tc.sz); got != tc.want {
+			t.Errorf("chooseLayout(%d, %v) = %d, want %d", tc.terms, tc.sz, got, tc.want)
+		}
+	}
+}
+
+// In lesson 4, D's first command must wait for B's second: the launcher
+// says so in D's pane.
+func TestAfter(t *testing.T) {
+	l, err := lessoncheck.ParseFile("../../lessons/04-byte-stream.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev, nth, ok := after(l, "D"); !ok || prev != "B" || nth != 2 {
+		t.Errorf("after(D) = %s, %d, %v; want B, 2", prev, nth, ok)
+	}
+	if _, _, ok := after(l, "A"); ok {
+		t.Errorf("after(A): A opens the lesson, nothing comes before it")
+	}
+}
+
+// Run with a pipe for stdin, the launcher must say that stdin is not a
+// terminal, not suggest installing tmux or dropping -print.
+func TestNotATerminal(t *testing.T) {
+	proctest.NeedTool(t, "tmux")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	why := whyNoTmux(false, r, w)
+	if !strings.Contains(why, "standard input is not a terminal") {
+		t.Errorf("whyNoTmux = %q, want it to name standard input", why)
+	}
+	code, out, _ := runLesson(t, "-build=false", fixture) // go test's stdout is never a terminal
+	if code != 0 || !strings.Contains(out, "(Not opening tmux: standard ") || strings.Contains(out, "without -print") {
+		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }
