@@ -156,7 +156,9 @@ func TestBrowserChat(t *testing.T) {
 }
 
 func chatScenario(t *testing.T, b *browser, client, origin string) {
-	opts := nodepeer.ServerOptions{}
+	// A quick heartbeat, so that the pages answer pings (on both
+	// transports) while the test watches; generous for a loaded machine.
+	opts := nodepeer.ServerOptions{PingInterval: time.Second, PingTimeout: 3 * time.Second}
 	var pageURL func(name string) string
 	if origin == "same-origin" {
 		page, err := filepath.Abs("chat.html")
@@ -238,6 +240,10 @@ func chatScenario(t *testing.T, b *browser, client, origin string) {
 		screenshot(t, b, ann)
 	}
 
+	if strings.Contains(srv.Stderr(), "ping timeout") {
+		t.Errorf("a page did not answer the server's pings; the server logged:\n%s", srv.Stderr())
+	}
+
 	// The server dies and comes back on the same port: the pages notice,
 	// reconnect by themselves, join their room again, and chat on.
 	srv.Stop(t)
@@ -260,6 +266,27 @@ func chatScenario(t *testing.T, b *browser, client, origin string) {
 	b.do(map[string]any{"page": bob, "close": true})
 	b.see(ann, "#log", "bob left")
 	b.do(map[string]any{"page": ann, "close": true})
+}
+
+// TestBrowserNoCORS: a page from another origin, with a server that did
+// not allow that origin, does not get in. It shows that the cross-origin
+// runs above test CORS, not luck.
+func TestBrowserNoCORS(t *testing.T) {
+	b := startBrowser(t)
+	pages := pageServer(t)
+	srv := nodepeer.StartServerProc(t, nodepeer.ServerOptions{})
+	for _, client := range []string{"lesson", "official"} {
+		b.open(client, pages.URL+"/?name=eve&client="+client+"&server="+srv.URL())
+		b.see(client, "#log", "connect error")
+		var status string
+		b.eval(client, `document.querySelector('#status').innerText`, &status)
+		if strings.HasPrefix(status, "connected") {
+			t.Errorf("%s: the page says %q without CORS", client, status)
+		}
+	}
+	if strings.Contains(srv.Stderr(), "eve connected") {
+		t.Errorf("eve got in from another origin without CORS; the server logged:\n%s", srv.Stderr())
+	}
 }
 
 // pageServer serves the page from another origin (another port), with
