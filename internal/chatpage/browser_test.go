@@ -158,7 +158,7 @@ func TestBrowserChat(t *testing.T) {
 func chatScenario(t *testing.T, b *browser, client, origin string) {
 	// A quick heartbeat, so that the pages answer pings (on both
 	// transports) while the test watches; generous for a loaded machine.
-	opts := nodepeer.ServerOptions{PingInterval: time.Second, PingTimeout: 3 * time.Second}
+	opts := nodepeer.ServerOptions{PingInterval: 500 * time.Millisecond, PingTimeout: 1500 * time.Millisecond}
 	var pageURL func(name string) string
 	if origin == "same-origin" {
 		page, err := filepath.Abs("chat.html")
@@ -195,6 +195,7 @@ func chatScenario(t *testing.T, b *browser, client, origin string) {
 	b.see(ann, "#status", "connected as ann (websocket)")
 	b.open(bob, pageURL("bob")+query)
 	b.see(bob, "#status", "connected as bob (websocket)")
+	connected := time.Now()
 	srv.Proc.WaitFor(t, &srv.Proc.Stderr, "/ bob connected: sid ")
 	for _, name := range []string{"ann", "bob"} {
 		if !regexp.MustCompile(`(?m)^/ ` + name + ` connected: sid \S+, polling$`).MatchString(srv.Stderr()) {
@@ -240,8 +241,20 @@ func chatScenario(t *testing.T, b *browser, client, origin string) {
 		screenshot(t, b, ann)
 	}
 
-	if strings.Contains(srv.Stderr(), "ping timeout") {
-		t.Errorf("a page did not answer the server's pings; the server logged:\n%s", srv.Stderr())
+	// Nobody was dropped on the way: a page that does not answer the
+	// server's pings is gone within the interval and two timeouts (the
+	// server waits once more after any other packet), and a page that
+	// does not see pings drops itself after the interval and one timeout.
+	time.Sleep(time.Until(connected.Add(opts.PingInterval + 2*opts.PingTimeout + 500*time.Millisecond)))
+	if strings.Contains(srv.Stderr(), " disconnected: ") {
+		t.Errorf("a socket was dropped while the server ran; it logged:\n%s", srv.Stderr())
+	}
+	for _, tab := range []string{ann, bob} {
+		var log string
+		b.eval(tab, `document.querySelector('#log').innerText`, &log)
+		if strings.Contains(log, "disconnected") {
+			t.Errorf("%s was disconnected while the server ran:\n%s", tab, log)
+		}
 	}
 
 	// The server dies and comes back on the same port: the pages notice,
@@ -268,24 +281,41 @@ func chatScenario(t *testing.T, b *browser, client, origin string) {
 	b.do(map[string]any{"page": ann, "close": true})
 }
 
-// TestBrowserNoCORS: a page from another origin, with a server that did
-// not allow that origin, does not get in. It shows that the cross-origin
-// runs above test CORS, not luck.
-func TestBrowserNoCORS(t *testing.T) {
+// TestBrowserRefused: pages the server does not let in say so. From
+// another origin, with a server that did not allow that origin (which
+// shows that the cross-origin runs above test CORS, not luck); and with a
+// server that wants a token the page has not (CONNECT_ERROR).
+func TestBrowserRefused(t *testing.T) {
 	b := startBrowser(t)
 	pages := pageServer(t)
-	srv := nodepeer.StartServerProc(t, nodepeer.ServerOptions{})
-	for _, client := range []string{"lesson", "official"} {
-		b.open(client, pages.URL+"/?name=eve&client="+client+"&server="+srv.URL())
-		b.see(client, "#log", "connect error")
-		var status string
-		b.eval(client, `document.querySelector('#status').innerText`, &status)
-		if strings.HasPrefix(status, "connected") {
-			t.Errorf("%s: the page says %q without CORS", client, status)
-		}
-	}
-	if strings.Contains(srv.Stderr(), "eve connected") {
-		t.Errorf("eve got in from another origin without CORS; the server logged:\n%s", srv.Stderr())
+	for _, refusal := range []string{"no-cors", "not-authorized"} {
+		t.Run(refusal, func(t *testing.T) {
+			b.t = t
+			defer func() { b.t = nil }()
+			opts := nodepeer.ServerOptions{CORS: []string{pages.URL}}
+			want := "connect error: not authorized"
+			if refusal == "no-cors" {
+				opts = nodepeer.ServerOptions{}
+				want = "connect error"
+			} else {
+				opts.Token = "s3cret"
+			}
+			srv := nodepeer.StartServerProc(t, opts)
+			for _, client := range []string{"lesson", "official"} {
+				tab := refusal + "-" + client
+				b.open(tab, pages.URL+"/?name=eve&client="+client+"&server="+srv.URL())
+				b.see(tab, "#log", want)
+				var status string
+				b.eval(tab, `document.querySelector('#status').innerText`, &status)
+				if strings.HasPrefix(status, "connected") {
+					t.Errorf("%s: the page says %q", tab, status)
+				}
+				b.do(map[string]any{"page": tab, "close": true})
+			}
+			if strings.Contains(srv.Stderr(), "eve connected") {
+				t.Errorf("eve got in; the server logged:\n%s", srv.Stderr())
+			}
+		})
 	}
 }
 
