@@ -29,6 +29,10 @@ type ServerOptions struct {
 	Namespaces []string
 	// Engine.IO's heartbeat; 0 keeps socket.io's 25 s and 20 s.
 	PingInterval, PingTimeout time.Duration
+	// Page, when set, is a file the server answers GET / with (the chat
+	// page, same-origin); CORS lists the page origins allowed cross-origin.
+	Page string
+	CORS []string
 }
 
 // Server is a running sio-server.js.
@@ -67,6 +71,12 @@ func StartServerProc(t *testing.T, opts ServerOptions) *Server {
 	}
 	if opts.PingTimeout > 0 {
 		args = append(args, "--ping-timeout", strconv.FormatInt(opts.PingTimeout.Milliseconds(), 10))
+	}
+	if opts.Page != "" {
+		args = append(args, "--page", opts.Page)
+	}
+	if len(opts.CORS) > 0 {
+		args = append(args, "--cors", strings.Join(opts.CORS, ","))
 	}
 	cmd := exec.Command(node, args...)
 	cmd.Dir = dir

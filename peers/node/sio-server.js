@@ -25,6 +25,7 @@
 // Run:   node sio-server.js [--port 0] [--transports polling,websocket]
 //                           [--token T] [--namespaces /admin,/chat]
 //                           [--ping-interval MS] [--ping-timeout MS]
+//                           [--page FILE] [--cors ORIGIN,…]
 //        (install first: npm ci --prefix peers/node)
 //
 //   --port P          TCP port on 127.0.0.1; 0 (the default) lets the kernel
@@ -37,6 +38,14 @@
 //                     word for it (ReasonNotAuthorized in internal/miniio)
 //   --namespaces L    more namespaces with the same demo, besides "/"
 //   --ping-interval, --ping-timeout   Engine.IO's heartbeat, in milliseconds
+//   --page FILE       answer GET / with FILE as text/html: the chat page
+//                     (internal/chatpage/chat.html), same-origin with the
+//                     server, as `miniio serve` will serve it. socket.io
+//                     itself serves the official client bundle at
+//                     /socket.io/socket.io.min.js; any other path is a 404
+//   --cors L          let pages from these origins (comma-separated, as
+//                     http://127.0.0.1:8080) use the server cross-origin:
+//                     socket.io's cors option, off by default
 //
 // Once it listens it prints one line on stdout, `ready PORT`, and nothing
 // else there; a line on stderr for each connection and disconnection helps
@@ -46,11 +55,13 @@
 
 'use strict';
 
+const fs = require('node:fs');
 const http = require('node:http');
 const { Server } = require('socket.io');
 
 const USAGE = `usage: node sio-server.js [--port P] [--transports websocket|polling,websocket]
-                          [--token T] [--namespaces /a,/b] [--ping-interval MS] [--ping-timeout MS]`;
+                          [--token T] [--namespaces /a,/b] [--ping-interval MS] [--ping-timeout MS]
+                          [--page FILE] [--cors ORIGIN,...]`;
 
 // The limits miniio's demo puts on rooms (maxRoomName, maxRooms in
 // cmd/miniio/serve.go), with the same error answers.
@@ -64,8 +75,8 @@ function usageError(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { port: 0, transports: 'polling,websocket', token: null, namespaces: '', pingInterval: 0, pingTimeout: 0 };
-  const names = { port: 'port', transports: 'transports', token: 'token', namespaces: 'namespaces', 'ping-interval': 'pingInterval', 'ping-timeout': 'pingTimeout' };
+  const opts = { port: 0, transports: 'polling,websocket', token: null, namespaces: '', pingInterval: 0, pingTimeout: 0, page: null, cors: '' };
+  const names = { port: 'port', transports: 'transports', token: 'token', namespaces: 'namespaces', 'ping-interval': 'pingInterval', 'ping-timeout': 'pingTimeout', page: 'page', cors: 'cors' };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].split(/=(.*)/s, 2);
     if (!flag.startsWith('--') || !(flag.slice(2) in names)) usageError(`unknown argument ${JSON.stringify(argv[i])}`);
@@ -89,13 +100,40 @@ function parseArgs(argv) {
     opts[key] = Number(opts[key]);
     if (!Number.isInteger(opts[key]) || opts[key] < 0) usageError('--ping-interval and --ping-timeout want milliseconds');
   }
+  opts.cors = opts.cors ? opts.cors.split(',') : [];
+  for (const origin of opts.cors) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) usageError(`--cors wants origins such as http://127.0.0.1:8080, not ${JSON.stringify(origin)}`);
+  }
   return opts;
 }
 
 const opts = parseArgs(process.argv.slice(2));
 
-const httpServer = http.createServer();
+// The page is read once, at start, so that a missing file is an error
+// now and not a 500 later.
+let page = null;
+if (opts.page !== null) {
+  try {
+    page = fs.readFileSync(opts.page);
+  } catch (err) {
+    usageError(`--page: ${err.message}`);
+  }
+}
+
+// socket.io answers everything under /socket.io/ before this handler
+// sees it (the bundle included); the rest is the page or a 404.
+const httpServer = page === null ? http.createServer() : http.createServer((req, res) => {
+  const path = req.url.split('?')[0];
+  if (req.method === 'GET' && path === '/') {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(page);
+    return;
+  }
+  res.writeHead(404, { 'Content-Type': 'text/plain' });
+  res.end('not found\n');
+});
 const serverOptions = { transports: opts.transports };
+if (opts.cors.length > 0) serverOptions.cors = { origin: opts.cors };
 if (opts.pingInterval) serverOptions.pingInterval = opts.pingInterval;
 if (opts.pingTimeout) serverOptions.pingTimeout = opts.pingTimeout;
 const io = new Server(httpServer, serverOptions);
