@@ -46,6 +46,9 @@
 //   --cors L          let pages from these origins (comma-separated, as
 //                     http://127.0.0.1:8080) use the server cross-origin:
 //                     socket.io's cors option, off by default
+//   --redis URL       join other servers through Redis (redis://127.0.0.1:6379)
+//                     with the official @socket.io/redis-adapter; see the
+//                     "--redis" section below
 //
 // Once it listens it prints one line on stdout, `ready PORT`, and nothing
 // else there; a line on stderr for each connection and disconnection helps
@@ -107,6 +110,7 @@ function parseArgs(argv) {
   return opts;
 }
 
+const redisURL = takeRedisOption(process.argv);
 const opts = parseArgs(process.argv.slice(2));
 
 // The page is read once, at start, so that a missing file is an error
@@ -269,6 +273,76 @@ function demo(nsp) {
 
 demo(io.of('/'));
 for (const ns of opts.namespaces) demo(io.of(ns));
+
+// --redis URL: the official Redis adapter (npm @socket.io/redis-adapter,
+// the classic pub/sub one), so that this server and others on the same
+// Redis (Node or miniio) serve one chat: every broadcast is also published
+// on Redis, and what other servers publish reaches this server's clients.
+// It adds one event for the adapter's server-side emits:
+//
+//   sse …   from a client → io.serverSideEmit("sse", …) to the other
+//           servers; with an ack, serverSideEmitWithAck, and the client
+//           gets their answers (or {error, responses} on a timeout)
+//   "sse" from another server → this server's clients get ["sse", …]
+//           (io.local: not published again), and the sender's ack, if it
+//           wants one, gets "node"
+//
+// Once both Redis connections are up it says `redis adapter on URL` on
+// stderr; whether the subscriptions are in place is for Redis to say
+// (PUBSUB NUMSUB socket.io-request#/#).
+function takeRedisOption(argv) {
+  for (let i = 2; i < argv.length; i++) {
+    const [flag, value] = argv[i].split(/=(.*)/s, 2);
+    if (flag !== '--redis') continue;
+    if (value !== undefined) {
+      argv.splice(i, 1);
+      return value;
+    }
+    if (i + 1 >= argv.length) usageError('--redis wants a URL');
+    return argv.splice(i, 2)[1];
+  }
+  return null;
+}
+
+if (redisURL !== null) {
+  const { createClient } = require('redis');
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const pub = createClient({ url: redisURL });
+  const sub = pub.duplicate();
+  for (const [name, client] of [['pub', pub], ['sub', sub]]) {
+    client.on('error', (err) => console.error(`redis ${name}: ${err.message}`));
+  }
+  // Connecting first: the adapter subscribes at once, and node-redis
+  // queues commands only on a client that is connecting.
+  const connected = Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+  connected.then(
+    () => console.error(`redis adapter on ${redisURL}`),
+    (err) => {
+      console.error(`sio-server.js: redis ${redisURL}: ${err.message}`);
+      process.exit(1);
+    },
+  );
+
+  io.on('sse', (...args) => {
+    const ack = splitAck(args);
+    io.local.emit('sse', ...args);
+    ack('node');
+  });
+  io.on('connection', (socket) => {
+    socket.on('sse', (...args) => {
+      if (typeof args[args.length - 1] !== 'function') {
+        io.serverSideEmit('sse', ...args);
+        return;
+      }
+      const ack = args.pop();
+      io.serverSideEmitWithAck('sse', ...args).then(
+        (responses) => ack(responses),
+        (err) => ack({ error: err.message, responses: err.responses }),
+      );
+    });
+  });
+}
 
 httpServer.on('error', (err) => {
   // EADDRINUSE and friends: one line, no stack trace.
