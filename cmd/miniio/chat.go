@@ -56,7 +56,8 @@ import (
 	"sync"
 	"syscall"
 
-	"socklab/internal/miniio"
+	"socklab/internal/client"
+	"socklab/internal/wire"
 )
 
 func runChat(args []string) int {
@@ -86,7 +87,7 @@ func runChat(args []string) int {
 	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
 
 	ch := &chat{room: *room, ready: make(chan struct{})}
-	client, err := miniio.NewClient(cf.addr, miniio.ClientOptions{
+	client, err := client.NewClient(cf.addr, client.ClientOptions{
 		Token:     cf.token,
 		Auth:      map[string]any{"name": *name},
 		Reconnect: true,
@@ -146,7 +147,7 @@ func runChat(args []string) int {
 // maxLine is the longest line chat reads: the server's default
 // maxPayload, more than any one event can carry. A longer line is
 // dropped, with a message, and the chat goes on with the next line.
-const maxLine = miniio.DefaultMaxPayload
+const maxLine = wire.DefaultMaxPayload
 
 // typedLine is one line from stdin, or the length of one too long to keep.
 type typedLine struct {
@@ -192,7 +193,7 @@ func readLines(lines chan<- typedLine) {
 
 // chat is the client's side of the conversation.
 type chat struct {
-	client *miniio.Client
+	client *client.Client
 
 	mu   sync.Mutex
 	room string // the room we are in, "" for none; joined again after a reconnection
@@ -243,11 +244,11 @@ func (ch *chat) listen() {
 }
 
 // status shows the connection's state changes, "* " in front.
-func (ch *chat) status(s miniio.ClientStatus) {
+func (ch *chat) status(s client.ClientStatus) {
 	switch s.State {
-	case miniio.StateConnecting:
+	case client.StateConnecting:
 		return // "reconnecting in …" said it already
-	case miniio.StateConnectFailed:
+	case client.StateConnectFailed:
 		if firstTryFailed(s) {
 			say("* %s; trying again as after a lost connection (Ctrl-C to stop)", s)
 			return
@@ -255,10 +256,10 @@ func (ch *chat) status(s miniio.ClientStatus) {
 		if s.Attempt == 0 {
 			return // the server said no: Connect's error says it
 		}
-	case miniio.StateConnected:
+	case client.StateConnected:
 		ch.everConnected = true
-	case miniio.StateClosed:
-		if !ch.everConnected || s.Reason == miniio.ReasonIOClientDisconnect {
+	case client.StateClosed:
+		if !ch.everConnected || s.Reason == client.ReasonIOClientDisconnect {
 			return
 		}
 	}

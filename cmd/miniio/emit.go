@@ -40,7 +40,7 @@ import (
 	"strings"
 	"time"
 
-	"socklab/internal/miniio"
+	"socklab/internal/client"
 	"socklab/internal/sys"
 	"socklab/internal/wire"
 )
@@ -79,7 +79,7 @@ func runEmit(args []string) int {
 		return 2
 	}
 
-	client, err := miniio.Dial(cf.addr, miniio.ClientOptions{
+	client, err := client.Dial(cf.addr, client.ClientOptions{
 		Token:          cf.token,
 		Auth:           cf.auth(),
 		ConnectTimeout: *timeout,
@@ -182,7 +182,7 @@ func (cf *clientFlags) auth() map[string]any {
 // the events, or the ack), and a trace line for every PING and PONG would
 // bury it. -trace, -explain and -step turn the trace on; -q off again.
 func (cf *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&cf.addr, "addr", miniio.DefaultAddr, "the miniio server: HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070")
+	fs.StringVar(&cf.addr, "addr", wire.DefaultAddr, "the miniio server: HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070")
 	fs.StringVar(&cf.token, "token", "", "the token, for a server started with -token (sent as 40{\"token\":…})")
 	if fs.Name() != "chat" { // chat has its own, required -name
 		fs.StringVar(&cf.name, "name", "", "who we are: sent in CONNECT as 40{\"name\":…}; the demo server names senders by it")
@@ -219,7 +219,7 @@ func (cf *clientFlags) parse(fs *flag.FlagSet, args []string) (code int, ok bool
 // socket or connect call, the errno as strace names it and a hint, as
 // every socklab program does; otherwise the handshake's problem.
 func clientFailed(cmd, addr string, err error) int {
-	var de *miniio.DialError
+	var de *client.DialError
 	if errors.As(err, &de) {
 		fmt.Fprintln(os.Stderr, sys.Failure(de.Op+" to "+addr, de.Err))
 		return 1

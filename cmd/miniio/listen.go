@@ -42,7 +42,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"socklab/internal/miniio"
+	"socklab/internal/client"
 )
 
 func runListen(args []string) int {
@@ -68,7 +68,7 @@ func runListen(args []string) int {
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
 
-	client, err := miniio.NewClient(cf.addr, miniio.ClientOptions{
+	client, err := client.NewClient(cf.addr, client.ClientOptions{
 		Token:     cf.token,
 		Auth:      cf.auth(),
 		Reconnect: !*noReconnect,
@@ -100,7 +100,7 @@ func runListen(args []string) int {
 }
 
 // printStatus shows the connection's state changes on stderr.
-func printStatus(s miniio.ClientStatus) {
+func printStatus(s client.ClientStatus) {
 	if line := statusLine(s); line != "" {
 		fmt.Fprintf(os.Stderr, "# %s\n", safe(line))
 	}
@@ -118,23 +118,23 @@ var (
 // "connecting" ("reconnecting in …" says it), the first attempt's "could
 // not connect" and "closed" (the error message says them), and a "closed"
 // with the same reason as the disconnect before it, or after Ctrl-C.
-func statusLine(s miniio.ClientStatus) string {
+func statusLine(s client.ClientStatus) string {
 	switch s.State {
-	case miniio.StateConnecting:
+	case client.StateConnecting:
 		return "" // "reconnecting in …" said it already
-	case miniio.StateConnectFailed:
+	case client.StateConnectFailed:
 		if firstTryFailed(s) {
 			return s.String() + "; trying again as after a lost connection (Ctrl-C to stop)"
 		}
 		if s.Attempt == 0 {
 			return "" // the server said no: Connect's error says it
 		}
-	case miniio.StateConnected:
+	case client.StateConnected:
 		everConnected = true
-	case miniio.StateDisconnected:
+	case client.StateDisconnected:
 		lastDisconnect = s.Reason
-	case miniio.StateClosed:
-		if !everConnected || s.Reason == lastDisconnect || s.Reason == miniio.ReasonIOClientDisconnect {
+	case client.StateClosed:
+		if !everConnected || s.Reason == lastDisconnect || s.Reason == client.ReasonIOClientDisconnect {
 			return ""
 		}
 	}
@@ -161,7 +161,7 @@ func jsonString(s string) json.RawMessage {
 // the client retries (chat and listen reconnect): nothing listens yet, or
 // the handshake broke. The server saying no (a *ConnectError) is final,
 // and Connect's error reports it.
-func firstTryFailed(s miniio.ClientStatus) bool {
-	var refused *miniio.ConnectError
-	return s.State == miniio.StateConnectFailed && s.Attempt == 0 && !errors.As(s.Err, &refused)
+func firstTryFailed(s client.ClientStatus) bool {
+	var refused *client.ConnectError
+	return s.State == client.StateConnectFailed && s.Attempt == 0 && !errors.As(s.Err, &refused)
 }

@@ -20,7 +20,8 @@
 //	ss -tnp 'sport = :7070 or dport = :7070'   # one TCP connection per client
 //
 // See: lessons/10-framing.md … lessons/13-stress-and-limits.md;
-// internal/wire for the protocol, internal/miniio for the server and client.
+// internal/wire for the protocol, internal/server (on internal/transport) for
+// the server, internal/client for the client.
 package main
 
 import (

@@ -65,8 +65,9 @@ import (
 	"github.com/fatih/color"
 	"golang.org/x/sys/unix"
 
-	"socklab/internal/miniio"
+	"socklab/internal/server"
 	"socklab/internal/sys"
+	"socklab/internal/wire"
 )
 
 // shutdownTimeout bounds a graceful shutdown: clients that do not take
@@ -75,20 +76,20 @@ const shutdownTimeout = 3 * time.Second
 
 func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", miniio.DefaultAddr, "where to listen: HOST:PORT (127.0.0.1: this machine only; :7070: every interface)")
+	addr := fs.String("addr", wire.DefaultAddr, "where to listen: HOST:PORT (127.0.0.1: this machine only; :7070: every interface)")
 	token := fs.String("token", "", "let in only clients whose CONNECT carries this token: 40{\"token\":\"…\"}")
-	var o miniio.ServerOptions
-	fs.DurationVar(&o.PingInterval, "ping-interval", miniio.DefaultPingInterval, "how often to send PING")
-	fs.DurationVar(&o.PingTimeout, "ping-timeout", miniio.DefaultPingTimeout, "how long to wait for PONG before \"ping timeout\"")
-	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", miniio.DefaultConnectTimeout, "how long a new connection may take to send CONNECT")
-	fs.IntVar(&o.MaxPayload, "max-payload", miniio.DefaultMaxPayload, "the largest packet accepted, in bytes")
-	fs.DurationVar(&o.FrameTimeout, "frame-timeout", miniio.DefaultFrameTimeout, "how long the rest of a frame may take once its length has come")
-	fs.IntVar(&o.InputBudget, "input-budget", miniio.DefaultInputBudget, "bytes of unfinished frames held for all clients together; past it the largest holders are closed")
-	fs.IntVar(&o.MaxConns, "max-conns", miniio.DefaultMaxConns, "the most connections at once (-1: no limit)")
-	fs.IntVar(&o.MaxOutput, "max-output", miniio.DefaultMaxOutput, "bytes that may wait to be sent to one client before it is dropped as a slow consumer (-1: no limit)")
+	var o server.ServerOptions
+	fs.DurationVar(&o.PingInterval, "ping-interval", server.DefaultPingInterval, "how often to send PING")
+	fs.DurationVar(&o.PingTimeout, "ping-timeout", server.DefaultPingTimeout, "how long to wait for PONG before \"ping timeout\"")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", server.DefaultConnectTimeout, "how long a new connection may take to send CONNECT")
+	fs.IntVar(&o.MaxPayload, "max-payload", server.DefaultMaxPayload, "the largest packet accepted, in bytes")
+	fs.DurationVar(&o.FrameTimeout, "frame-timeout", server.DefaultFrameTimeout, "how long the rest of a frame may take once its length has come")
+	fs.IntVar(&o.InputBudget, "input-budget", server.DefaultInputBudget, "bytes of unfinished frames held for all clients together; past it the largest holders are closed")
+	fs.IntVar(&o.MaxConns, "max-conns", server.DefaultMaxConns, "the most connections at once (-1: no limit)")
+	fs.IntVar(&o.MaxOutput, "max-output", server.DefaultMaxOutput, "bytes that may wait to be sent to one client before it is dropped as a slow consumer (-1: no limit)")
 	benchEvents := fs.Bool("bench-events", false, "also answer the benchmark's events (count, count_done, bcast, mem): scripts/bench; mem runs a garbage collection on the loop")
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
-	wire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
+	showWire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
 	sys.RegisterFlags(fs) // -q, -explain, -step, -color
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: miniio serve [-addr 127.0.0.1:7070] [-token T] [-wire] [-trace] [-q] [limits]\n\n"+
@@ -120,14 +121,14 @@ func runServe(args []string) int {
 	sys.SetTracing(!quiet && (*trace || flagSet(fs, "explain") || flagSet(fs, "step")))
 	log := &logger{quiet: quiet}
 
-	var srv *miniio.Server
-	var logConnection func(*miniio.Socket)
+	var srv *server.Server
+	var logConnection func(*server.Socket)
 	if !quiet {
-		logConnection = logHooks(&o, &srv, log, *wire)
+		logConnection = logHooks(&o, &srv, log, *showWire)
 	}
-	srv = miniio.NewServer(o)
+	srv = server.NewServer(o)
 	if *token != "" {
-		srv.Use(miniio.TokenAuth(*token))
+		srv.Use(server.TokenAuth(*token))
 	}
 	demo(srv, log, *benchEvents)
 	if logConnection != nil {
@@ -136,13 +137,13 @@ func runServe(args []string) int {
 
 	// socket → setsockopt(SO_REUSEADDR) → bind → listen (man 2 each);
 	// non-blocking, because the event loop must never wait in accept.
-	listenFD, err := miniio.Listen(*addr)
+	listenFD, err := server.Listen(*addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, sys.Failure("listen on "+*addr, unwrapErrno(err)))
 		return 1
 	}
 	// With port 0 the kernel picks a free port: ask it which (getsockname).
-	bound, err := miniio.BoundAddr(listenFD)
+	bound, err := server.BoundAddr(listenFD)
 	if err != nil {
 		bound = *addr
 	}
@@ -169,8 +170,8 @@ func runServe(args []string) int {
 }
 
 // demo registers the demo's events, and with bench the benchmark's.
-func demo(srv *miniio.Server, log *logger, bench bool) {
-	srv.OnConnection(func(s *miniio.Socket) {
+func demo(srv *server.Server, log *logger, bench bool) {
+	srv.OnConnection(func(s *server.Socket) {
 		name, named := nameOf(s)
 		// Only a client that gave a name is announced: a chat user. The
 		// others (miniio emit, listen, a benchmark's ten thousand
@@ -259,7 +260,7 @@ func demo(srv *miniio.Server, log *logger, bench bool) {
 
 // nameOf is the name the client gave in CONNECT's auth,
 // 40{"name":"ann"}, or its id when it gave none (named is false then).
-func nameOf(s *miniio.Socket) (name string, named bool) {
+func nameOf(s *server.Socket) (name string, named bool) {
 	var auth struct {
 		Name any `json:"name"`
 	}
@@ -271,7 +272,7 @@ func nameOf(s *miniio.Socket) (name string, named bool) {
 }
 
 // roomArg reads join's and leave's argument, a room name.
-func roomArg(s *miniio.Socket, args []json.RawMessage, ack func(...any) error, log *logger) (string, bool) {
+func roomArg(s *server.Socket, args []json.RawMessage, ack func(...any) error, log *logger) (string, bool) {
 	var room string
 	if len(args) == 0 || json.Unmarshal(args[0], &room) != nil || room == "" {
 		ack(map[string]string{"error": "join and leave take a room name, a non-empty string"})
@@ -361,14 +362,14 @@ func readProcFile(path string) ([]byte, error) {
 // handler that logs the events. Only without -q: the benchmark's server
 // prints nothing per event. srv is where the server will be once it is
 // made.
-func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bool) func(*miniio.Socket) {
-	names := make(map[*miniio.Socket]string) // connected sockets; loop goroutine only
-	o.OnOpen = func(s *miniio.Socket) {
-		if wire {
+func logHooks(o *server.ServerOptions, srv **server.Server, log *logger, showWire bool) func(*server.Socket) {
+	names := make(map[*server.Socket]string) // connected sockets; loop goroutine only
+	o.OnOpen = func(s *server.Socket) {
+		if showWire {
 			log.line(fmt.Sprintf("fd %d: connection from %s", s.FD(), s.Peer()))
 		}
 	}
-	onConnection := func(s *miniio.Socket) {
+	onConnection := func(s *server.Socket) {
 		name, _ := nameOf(s)
 		name = safe(name)
 		names[s] = name
@@ -382,7 +383,7 @@ func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bo
 			log.line(line)
 		})
 	}
-	o.OnClose = func(s *miniio.Socket, reason string) {
+	o.OnClose = func(s *server.Socket, reason string) {
 		if name, ok := names[s]; ok {
 			delete(names, s)
 			log.line(color.MagentaString("%s disconnected", name) +
@@ -392,13 +393,14 @@ func logHooks(o *miniio.ServerOptions, srv **miniio.Server, log *logger, wire bo
 		// It never completed CONNECT: a raw client, a refused token, a limit.
 		log.line(color.RedString("fd %d (%s) closed", s.FD(), s.Peer()) + ": " + safe(reason))
 	}
-	if wire {
-		o.OnFrame = func(s *miniio.Socket, sent bool, frame []byte) {
+	if showWire {
+		// The TCP frame is the length, then the text: shown as such.
+		o.OnPacket = func(s *server.Socket, sent bool, text []byte) {
 			arrow := "←"
 			if sent {
 				arrow = "→"
 			}
-			log.line(fmt.Sprintf("fd %d %s 0x%08x %s", s.FD(), arrow, len(frame)-4, frameText(frame[4:])))
+			log.line(fmt.Sprintf("fd %d %s 0x%08x %s", s.FD(), arrow, len(text), frameText(text)))
 		}
 	}
 	return onConnection
@@ -458,7 +460,7 @@ func (l *logger) warn(format string, args ...any) {
 }
 
 // checkLimits refuses flag values that make no sense.
-func checkLimits(o miniio.ServerOptions) string {
+func checkLimits(o server.ServerOptions) string {
 	switch {
 	case o.PingInterval <= 0 || o.PingTimeout <= 0 || o.ConnectTimeout <= 0 || o.FrameTimeout <= 0:
 		return "-ping-interval, -ping-timeout, -connect-timeout and -frame-timeout must be more than 0"

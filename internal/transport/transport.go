@@ -1,0 +1,251 @@
+package transport
+
+import (
+	"encoding/binary"
+	"time"
+
+	"socklab/internal/wire"
+)
+
+// Defaults of the input defences (Options).
+const (
+	// DefaultFrameTimeout is how long a frame may take to arrive once its
+	// length prefix has: a client that announces a large frame and then
+	// stops holds the server's memory only this long.
+	DefaultFrameTimeout = 10 * time.Second
+
+	// DefaultInputBudget bounds the bytes of unfinished frames the server
+	// holds for all its connections together: 64 full-size frames.
+	DefaultInputBudget = 64 << 20
+)
+
+// Options are the transport's limits. Zero fields take the defaults.
+type Options struct {
+	// MaxPayload is the largest packet text accepted, checked from the
+	// frame's length prefix before any of it is stored.
+	MaxPayload int
+	// FrameTimeout: see DefaultFrameTimeout.
+	FrameTimeout time.Duration
+	// InputBudget: see DefaultInputBudget and input.go.
+	InputBudget int
+	// MaxOutput is the layer above's own cap on one connection's queued
+	// output (it ends a slow consumer itself, with a reason); ≤ 0 means
+	// none. The loop's hard cap is set above it by one largest frame.
+	MaxOutput int
+	// CloseTimeout bounds how long a closed connection may take to take
+	// its last queued bytes.
+	CloseTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxPayload <= 0 {
+		o.MaxPayload = wire.DefaultMaxPayload
+	}
+	if o.FrameTimeout <= 0 {
+		o.FrameTimeout = DefaultFrameTimeout
+	}
+	if o.InputBudget <= 0 {
+		o.InputBudget = DefaultInputBudget
+	}
+	return o
+}
+
+// Handler is the layer above: the socket.io server. Every method runs on
+// the loop goroutine.
+type Handler interface {
+	// Opened: a connection was accepted. The layer keeps its own state in
+	// c.Context and sends its first packet (OPEN).
+	Opened(c *Conn)
+	// Packet: one packet's text arrived. text is valid only during the
+	// call.
+	Packet(c *Conn, text []byte)
+	// Refused: the envelope gives up on c (a frame too large, a frame
+	// that did not finish in time, the input budget): the layer ends the
+	// session with this reason, which ends in c.Close or c.Abort.
+	Refused(c *Conn, reason string)
+	// Closed: the connection is gone, for this reason (in socket.io's
+	// words: "transport close", "transport error: …"), unless the layer
+	// closed it itself.
+	Closed(c *Conn, reason string)
+}
+
+// Loop is what the transport and the server need from the event loop
+// (package reactor's *Loop, through reactor.go; tests use a fake).
+type Loop interface {
+	// Post runs f on the loop goroutine soon; safe from any goroutine.
+	Post(f func())
+	// AfterFunc runs f on the loop goroutine after d; loop goroutine only.
+	AfterFunc(d time.Duration, f func()) Stopper
+	// Stop makes the loop return.
+	Stop()
+	// Now is the loop's clock: the time since it started, the same clock
+	// AfterFunc counts in.
+	Now() time.Duration
+}
+
+// Stopper is a timer that can be cancelled.
+type Stopper interface{ Stop() }
+
+// Link is one connection of the loop, as the transport uses it: package
+// reactor's *Conn, or a test's fake.
+type Link interface {
+	Write(p []byte) error // queue p (kept, not copied) for the next write
+	Close()               // close once what is queued is written
+	Abort()               // close now, dropping what is queued
+	OutputLen() int       // bytes queued and not yet written
+	PauseReading()        // read nothing more from it until ResumeReading
+	ResumeReading()
+}
+
+// Transport is the set of connections of one server.
+type Transport struct {
+	h     Handler
+	opts  Options
+	loop  Loop
+	input inputBudget
+}
+
+// New returns a transport that reports to h. It does nothing until
+// Serve (or, in a test, Attach and Open).
+func New(h Handler, opts Options) *Transport {
+	t := &Transport{h: h, opts: opts.withDefaults()}
+	t.input.holders = make(map[*Conn]struct{})
+	return t
+}
+
+// Options returns the limits in use, defaults filled in.
+func (t *Transport) Options() Options { return t.opts }
+
+// Attach sets the loop the transport's timers run on. Serve does it; a
+// test with a fake loop calls it itself.
+func (t *Transport) Attach(l Loop) { t.loop = l }
+
+// Conn is one connection: its link to the loop, its envelope, and the
+// input it holds.
+type Conn struct {
+	// Context is the layer above's own state for this connection (the
+	// server's socket); the transport never looks at it.
+	Context any
+
+	t       *Transport
+	link    Link
+	peer    string
+	in      *connInput // unfinished input (input.go); nil while none
+	fd      int32
+	closing bool // Close or Abort was called, or the loop closed it
+}
+
+// Open starts a connection on link: the loop accepted descriptor fd from
+// peer ("127.0.0.1:51234"). It tells the handler (Opened).
+func (t *Transport) Open(link Link, fd int, peer string) *Conn {
+	c := &Conn{t: t, link: link, fd: int32(fd), peer: peer}
+	t.h.Opened(c)
+	return c
+}
+
+// Data hands the transport the bytes a read brought. It uses all of
+// them: what cannot be handled now is kept (an unfinished frame, or
+// input waiting for the next turn).
+func (t *Transport) Data(c *Conn, in []byte) int {
+	t.feed(c, in)
+	return len(in)
+}
+
+// Hangup tells the transport the loop closed c, and why in socket.io's
+// words; the handler hears it (Closed).
+func (t *Transport) Hangup(c *Conn, reason string) {
+	c.closing = true
+	t.release(c)
+	t.h.Closed(c, reason)
+}
+
+// FD is the connection's descriptor number in the server process (what
+// the trace and /proc/PID/fd show).
+func (c *Conn) FD() int { return int(c.fd) }
+
+// Peer is the client's address and port, "127.0.0.1:51234".
+func (c *Conn) Peer() string { return c.peer }
+
+// OutputLen is how many bytes are queued and not yet written.
+func (c *Conn) OutputLen() int { return c.link.OutputLen() }
+
+// Closing says whether the connection is on its way out.
+func (c *Conn) Closing() bool { return c.closing }
+
+// Send queues one packet, in this connection's envelope. The loop keeps
+// the bytes until they are written: p must not change afterwards.
+func (c *Conn) Send(p *Packet) error {
+	return c.link.Write(p.tcpFrame())
+}
+
+// Close closes the connection once its queued output is written. No
+// more input is handled.
+func (c *Conn) Close() {
+	c.closing = true
+	c.t.release(c)
+	c.link.Close()
+}
+
+// Abort closes the connection now, dropping its queued output.
+func (c *Conn) Abort() {
+	c.closing = true
+	c.t.release(c)
+	c.link.Abort()
+}
+
+// Packet is one outgoing packet: its text, with room in front for a TCP
+// frame's length prefix, so that framing it writes 4 bytes and copies
+// nothing. Make one with NewPacket or EncodePacket; it is read-only once
+// it is handed to Send.
+type Packet struct {
+	buf    []byte // headroom, then the text
+	framed bool   // the length is written into the headroom
+}
+
+// headroom is the room kept in front of a packet's text for its envelope.
+const headroom = wire.HeaderLen
+
+// NewPacket copies text into a new Packet.
+func NewPacket(text []byte) *Packet {
+	buf := make([]byte, headroom, headroom+len(text))
+	return &Packet{buf: append(buf, text...)}
+}
+
+// EncodePacket makes a Packet whose text encode appends (for example
+// wire.AppendEventArgs), written once, in place.
+func EncodePacket(encode func(dst []byte) ([]byte, error)) (*Packet, error) {
+	var room [headroom]byte
+	buf, err := encode(room[:])
+	if err != nil {
+		return nil, err
+	}
+	return &Packet{buf: buf}, nil
+}
+
+// Text is the packet's text, `42["chat","hi"]`.
+func (p *Packet) Text() []byte { return p.buf[headroom:] }
+
+// Len is the length of the text.
+func (p *Packet) Len() int { return len(p.buf) - headroom }
+
+// tcpFrame is the packet in a TCP frame: the length is written into the
+// headroom the first time, and the same bytes serve every TCP receiver.
+func (p *Packet) tcpFrame() []byte {
+	if !p.framed {
+		binary.BigEndian.PutUint32(p.buf, uint32(p.Len()))
+		p.framed = true
+	}
+	return p.buf
+}
+
+// InputHeld is how many bytes of unfinished input the transport holds
+// for all its connections together (the input budget's count).
+func (t *Transport) InputHeld() int { return t.input.held }
+
+// InputHeld is how many bytes of unfinished input c holds.
+func (c *Conn) InputHeld() int {
+	if c.in == nil {
+		return 0
+	}
+	return c.in.held
+}
