@@ -35,7 +35,7 @@
 //                     then upgrade)
 //   --token T         let in only a CONNECT whose auth carries {"token": T};
 //                     others get connect_error "not authorized", miniio's
-//                     word for it (ReasonNotAuthorized in internal/miniio)
+//                     word for it (wire.ReasonNotAuthorized in internal/wire)
 //   --namespaces L    more namespaces with the same demo, besides "/"
 //   --ping-interval, --ping-timeout   Engine.IO's heartbeat, in milliseconds
 //   --page FILE       answer GET / with FILE as text/html: the chat page
