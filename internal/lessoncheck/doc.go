@@ -7,6 +7,8 @@
 // A lesson is a Markdown file. The checker only looks at fenced code blocks
 // whose info string starts with the word "console":
 //
+//	**Terminal B**
+//
 //	```console B
 //	$ bin/tcpclient -addr 127.0.0.1:7000 hello
 //	connect(3, {sa_family=AF_INET, sin_port=htons(7000), ...}, 16) = 0
@@ -21,8 +23,8 @@
 // terminal a block belongs to only from the prose. A line starting with
 // "**Terminal B**" just above the block (blank lines and checker comments
 // may sit between) says it visibly, and the checker holds it to the info
-// string: a label naming another terminal is an error, and once a lesson
-// labels one block it must label all of them.
+// string: every console block must have one, and a label naming another
+// terminal is an error.
 //
 // Inside a console block:
 //

@@ -38,26 +38,26 @@ func TestFailingFixtures(t *testing.T) {
 		want    []string // all must appear in the error
 	}{
 		{"fail-mismatch.md", 0, []string{
-			"testdata/fail-mismatch.md:4:", "terminal A", "want: there", "got: world", "| hello"}},
+			"testdata/fail-mismatch.md:6:", "terminal A", "want: there", "got: world", "| hello"}},
 		{"fail-timeout.md", 0, []string{
-			"testdata/fail-timeout.md:5:", "waited 1s", "want: b", "| a"}},
+			"testdata/fail-timeout.md:8:", "waited 1s", "want: b", "| a"}},
 		{"fail-dots-timeout.md", 500 * time.Millisecond, []string{
-			"fail-dots-timeout.md:4:", "terminal B", "waited 500ms", "want: never", "| x", "| y"}},
+			"fail-dots-timeout.md:6:", "terminal B", "waited 500ms", "want: never", "| x", "| y"}},
 		{"fail-status.md", 0, []string{
-			"fail-status.md:2:", "exited with status 2, want 0", "[exit 2]", "| oops"}},
+			"fail-status.md:4:", "exited with status 2, want 0", "[exit 2]", "| oops"}},
 		{"fail-exit-wrong.md", 0, []string{
-			"fail-exit-wrong.md:2:", "`true` exited with status 0, want 1"}},
+			"fail-exit-wrong.md:4:", "`true` exited with status 0, want 1"}},
 		{"fail-extra.md", 0, []string{
-			"fail-extra.md:3:", "printed more than the lesson shows", "next: b"}},
+			"fail-extra.md:5:", "printed more than the lesson shows", "next: b"}},
 		{"fail-still-running.md", 500 * time.Millisecond, []string{
-			"fail-still-running.md:3:", "terminal A is still running `sleep 30`"}},
+			"fail-still-running.md:5:", "terminal A is still running `sleep 30`"}},
 		{"fail-ended-early.md", 0, []string{
-			"fail-ended-early.md:4:", "want: b", "got: nothing more", "exited with status 0"}},
+			"fail-ended-early.md:6:", "want: b", "got: nothing more", "exited with status 0"}},
 		{"fail-server-died.md", 0, []string{
-			"fail-server-died.md:9:", "terminal B", "want: never",
+			"fail-server-died.md:14:", "terminal B", "want: never",
 			"meanwhile terminal A: `sh -c", "exited with status 1", "| crashing"}},
 		{"fail-continue-finished.md", 0, []string{
-			"fail-continue-finished.md:8:", "already finished"}},
+			"fail-continue-finished.md:12:", "already finished"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestInheritedDescriptorsStayOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fd)
-	src := "```console\n$ if [ -e /proc/self/fd/" + strconv.Itoa(fd) + " ]; then echo leaked; else echo clean; fi\nclean\n```\n"
+	src := "**Terminal A**\n```console\n$ if [ -e /proc/self/fd/" + strconv.Itoa(fd) + " ]; then echo leaked; else echo clean; fi\nclean\n```\n"
 	l, err := Parse("inherit.md", strings.NewReader(src))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestInheritedDescriptorsStayOut(t *testing.T) {
 // At a reader's pace the checker waits before each step and types the
 // commands as the lesson shows them, not the test's shortened ones.
 func TestPace(t *testing.T) {
-	src := "<!-- test runs \"reader\" as \"tester\" -->\n```console\n$ echo reader\n<who>\n$ echo two\ntwo\n```\n"
+	src := "**Terminal A**\n<!-- test runs \"reader\" as \"tester\" -->\n```console\n$ echo reader\n<who>\n$ echo two\ntwo\n```\n"
 	l, err := Parse("pace.md", strings.NewReader(src))
 	if err != nil {
 		t.Fatal(err)

@@ -194,19 +194,15 @@ func Parse(name string, r io.Reader) (*Lesson, error) {
 	return l, nil
 }
 
-// checkBlocks holds a lesson that names its terminals to naming all of
-// them: a renderer hides the info string ("console B"), so a reader sees
-// which terminal a block belongs to only from the "**Terminal B**" line
-// above it. A lesson with no label at all is not checked (older lessons).
-// Every "test runs" replacement must also change something.
+// checkBlocks holds every console block to a "**Terminal B**" line above
+// it: a renderer hides the info string ("console B"), so that line is the
+// only way a reader can see which terminal to type into. (Parse already
+// checked that a label names the block's own terminal.) Every "test runs"
+// replacement must also change something.
 func checkBlocks(l *Lesson) error {
-	labelled := false
 	for _, b := range l.Blocks {
-		labelled = labelled || b.Label != ""
-	}
-	for _, b := range l.Blocks {
-		if labelled && b.Label == "" {
-			return fmt.Errorf("%s:%d: console block for terminal %s has no \"**Terminal %s**\" line above it (this lesson labels its other blocks; a reader cannot see the info string)",
+		if b.Label == "" {
+			return fmt.Errorf("%s:%d: console block for terminal %s has no \"**Terminal %s**\" line above it (a renderer hides the info string, so only that line tells the reader where to type)",
 				l.File, b.Line, b.Terminal, b.Terminal)
 		}
 		for _, r := range b.Replace {

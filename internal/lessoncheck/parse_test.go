@@ -9,6 +9,7 @@ import (
 func TestParse(t *testing.T) {
 	src := "# Title\n" +
 		"```mermaid\nsequenceDiagram\n```\n" +
+		"**Terminal B**\n" +
 		"<!-- timeout 30s -->\n" +
 		"\n" +
 		"```console B\n" +
@@ -20,6 +21,7 @@ func TestParse(t *testing.T) {
 		"[exit 0]\n" +
 		"```\n" +
 		"- in a list:\n" +
+		"  **Terminal A**\n" +
 		"  ```console\n" +
 		"  $ true\n" +
 		"  ```\n"
@@ -31,11 +33,11 @@ func TestParse(t *testing.T) {
 		t.Fatalf("got %d blocks, want 2", len(l.Blocks))
 	}
 	b := l.Blocks[0]
-	if b.Terminal != "B" || b.Line != 7 || b.Timeout != 30*time.Second || len(b.Steps) != 2 {
+	if b.Terminal != "B" || b.Line != 8 || b.Timeout != 30*time.Second || len(b.Steps) != 2 {
 		t.Fatalf("block 0 = %+v", b)
 	}
 	s := b.Steps[0]
-	if s.Command != "bin/tcpserver -addr :7000" || s.Line != 8 || len(s.Expect) != 1 || s.Expect[0].Line != 9 {
+	if s.Command != "bin/tcpserver -addr :7000" || s.Line != 9 || len(s.Expect) != 1 || s.Expect[0].Line != 10 {
 		t.Errorf("step 0 = %+v (the blank line before the next $ must be dropped)", s)
 	}
 	if s := b.Steps[1]; !s.HasExit || s.Exit != 0 || len(s.Expect) != 1 {
@@ -64,9 +66,11 @@ func TestParseErrors(t *testing.T) {
 		{"<!-- timeout 5s -->\nprose\n```console\n$ true\n```\n", "x.md:1: comment for the checker is not followed"},
 		{"<!-- test runs \"a\" as \"b\" -->\n```sh\na\n```\n", "x.md:1: comment for the checker is not followed"},
 		{"<!-- test runs a as b -->\n```console\n$ a\n```\n", "x.md:1: bad test comment"},
-		{"<!-- test runs \"-hold 2m\" as \"-hold 1s\" -->\n```console\n$ true\n```\n", "x.md:2: test comment replaces \"-hold 2m\", but no command"},
+		{"**Terminal A**\n<!-- test runs \"-hold 2m\" as \"-hold 1s\" -->\n```console\n$ true\n```\n", "x.md:3: test comment replaces \"-hold 2m\", but no command"},
 		{"**Terminal B**\n```console A\n$ true\n```\n", "x.md:2: the line above says **Terminal B**, but the block runs in terminal A"},
 		{"**Terminal A**\n```console\n$ true\n```\nprose, no label\n```console B\n$ true\n```\n", "x.md:6: console block for terminal B has no \"**Terminal B**\" line"},
+		{"```console\n$ true\n```\n", "x.md:1: console block for terminal A has no \"**Terminal A**\" line above it"},
+		{"# A lesson with no labels at all\n\n```console B\n$ true\n```\n```console B\n$ true\n```\n", "x.md:3: console block for terminal B has no \"**Terminal B**\" line above it"},
 		{"**Terminal A**\n\nprose in between\n```console\n$ true\n```\n**Terminal A**\n```console\n$ true\n```\n", "x.md:4: console block for terminal A has no"},
 		{"```console A extra\n$ true\n```\n", "x.md:1: console block info"},
 		{"```console\n$ \n```\n", "x.md:2: empty command"},
@@ -103,9 +107,9 @@ func TestLabelsAndTestRuns(t *testing.T) {
 }
 
 func TestExitWanted(t *testing.T) {
-	src := "```console A\n$ server\nready\n```\n" +
-		"```console B\n$ client\n[exit 4]\n```\n" +
-		"```console A\nbye\n[exit 7]\n$ next\n```\n"
+	src := "**Terminal A**\n```console A\n$ server\nready\n```\n" +
+		"**Terminal B**\n```console B\n$ client\n[exit 4]\n```\n" +
+		"**Terminal A**\n```console A\nbye\n[exit 7]\n$ next\n```\n"
 	l, err := Parse("x.md", strings.NewReader(src))
 	if err != nil {
 		t.Fatal(err)

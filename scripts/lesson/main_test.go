@@ -50,7 +50,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	broken := filepath.Join(t.TempDir(), "broken.md")
-	lesson := "```console\n$ echo actual\nexpected\n```\n"
+	lesson := "**Terminal A**\n```console\n$ echo actual\nexpected\n```\n"
 	if err := os.WriteFile(broken, []byte(lesson), 0o644); err != nil {
 		t.Fatal(err)
 	}
