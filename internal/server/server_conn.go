@@ -297,6 +297,10 @@ func (s *Socket) write(p *transport.Packet) {
 // out even past MaxOutput: it is small, and it is the one packet that
 // tells the client why.
 func (s *Socket) closeWith(reason string) {
+	if s.nsp != nil { // a socket of another namespace: its connection ends
+		s.session().closeWith(reason)
+		return
+	}
 	if s.state >= stateClosing {
 		return
 	}
