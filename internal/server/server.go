@@ -1,7 +1,7 @@
 // Package server is miniio's socket.io layer: what `new Server(httpServer)`
 // gives a Node program, on socklab's event loop instead of Node's.
-// Sockets, rooms, emit scopes, acks, heartbeats and the reasons a session
-// ends; packets and handlers only. The bytes around each packet (a TCP
+// Namespaces, sockets, rooms, emit scopes, acks, binary attachments,
+// heartbeats and the reasons a session ends; packets and handlers only. The bytes around each packet (a TCP
 // frame today) are package transport's, which calls up into this one
 // with each packet's text; the packet text itself is package wire's.
 package server
@@ -16,7 +16,7 @@ package server
 // queued for a connection in one go.
 //
 //	           ┌────────────── event loop goroutine ──────────────┐
-//	bytes in → │ transport → ParsePacket → handler → emit queue  │ → transport → bytes out
+//	bytes in → │ transport → ParseSocketIO → handler → emit queue│ → transport → bytes out
 //	           │        timers: PING, ping timeout, connect       │
 //	           │        timeout, ack timeouts                     │
 //	           └──────────────────────────────────────────────────┘
@@ -108,6 +108,10 @@ type ServerOptions struct {
 
 	// Hooks for a program that shows what happens (miniio serve's log).
 	// Each is optional and runs on the loop goroutine.
+
+	// The three connection hooks get the connection's socket of "/"
+	// (which stands for the connection whether or not the client joined
+	// "/"); sockets of other namespaces end through their OnDisconnect.
 
 	// OnOpen is called when a connection was accepted, just before its
 	// OPEN is sent (it has not sent CONNECT yet, so the connection
@@ -269,7 +273,7 @@ func (srv *Server) Use(check func(s *Socket, auth json.RawMessage) error) { srv.
 // Stats is a snapshot of the server's counters; safe from any goroutine.
 type Stats struct {
 	Conns     int // open TCP connections, whatever their state
-	Connected int // sockets that completed CONNECT
+	Connected int // sockets that completed CONNECT, in every namespace (one connection may hold several)
 }
 
 // Stats returns the current counters.

@@ -10,13 +10,16 @@ import (
 	"socklab/internal/wire"
 )
 
-// Socket is one client's connection as the server sees it: socket.io's
-// server-side `socket`. Handlers get it; the program emits through it.
+// Socket is one client's socket in one namespace as the server sees it:
+// socket.io's server-side `socket`. Handlers get it; the program emits
+// through it. The socket of "/" also stands for the connection (its OPEN
+// sid is the socket's id); a socket of another namespace shares that
+// connection and has an id of its own (server_namespace.go).
 //
 // Which methods may be called from where:
-//   - Emit, EmitWithAck, Broadcast, To, Join, Leave, Rooms,
-//     Disconnect, ID, Peer: from any goroutine.
-//   - On, OnAny, OnDisconnect, Auth, Connected: from the loop goroutine,
+//   - Emit, EmitWithAck, EmitWithAckBinary, Broadcast, To, Join, Leave,
+//     Rooms, Disconnect, ID, Peer, Namespace: from any goroutine.
+//   - On, OnBinary, OnAny, OnDisconnect, Auth, Connected: from the loop goroutine,
 //     that is from a handler (normally the connection handler).
 type Socket struct {
 	srv *Server
