@@ -1,7 +1,7 @@
 // Package server is miniio's socket.io layer: what `new Server(httpServer)`
 // gives a Node program, on socklab's event loop instead of Node's.
-// Sockets, rooms, emit scopes, acks, heartbeats and the reasons a session
-// ends; packets and handlers only. The bytes around each packet (a TCP
+// Namespaces, sockets, rooms, emit scopes, acks, binary attachments,
+// heartbeats and the reasons a session ends; packets and handlers only. The bytes around each packet (a TCP
 // frame today) are package transport's, which calls up into this one
 // with each packet's text; the packet text itself is package wire's.
 package server
@@ -16,7 +16,7 @@ package server
 // queued for a connection in one go.
 //
 //	           ┌────────────── event loop goroutine ──────────────┐
-//	bytes in → │ transport → ParsePacket → handler → emit queue  │ → transport → bytes out
+//	bytes in → │ transport → ParseSocketIO → handler → emit queue│ → transport → bytes out
 //	           │        timers: PING, ping timeout, connect       │
 //	           │        timeout, ack timeouts                     │
 //	           └──────────────────────────────────────────────────┘
@@ -100,8 +100,18 @@ type ServerOptions struct {
 	// Default 1 MiB; negative means no cap.
 	MaxOutput int
 
+	// MaxAttachments is how many binary attachments one BINARY_EVENT or
+	// BINARY_ACK may carry, coming in or going out. Default 10, as
+	// socket.io's decoder. The attachments of one packet together may
+	// be MaxPayload bytes.
+	MaxAttachments int
+
 	// Hooks for a program that shows what happens (miniio serve's log).
 	// Each is optional and runs on the loop goroutine.
+
+	// The three connection hooks get the connection's socket of "/"
+	// (which stands for the connection whether or not the client joined
+	// "/"); sockets of other namespaces end through their OnDisconnect.
 
 	// OnOpen is called when a connection was accepted, just before its
 	// OPEN is sent (it has not sent CONNECT yet, so the connection
@@ -109,7 +119,8 @@ type ServerOptions struct {
 	// shutting down) skip it and go straight to OnClose.
 	OnOpen func(s *Socket)
 	// OnPacket is called for every packet sent (sent = true) or
-	// received, with its text (without its envelope).
+	// received, with its text (without its envelope), and for every
+	// binary attachment, with its bytes.
 	OnPacket func(s *Socket, sent bool, text []byte)
 	// OnClose is called once for every connection that ends, connected or
 	// not, with the reason (the same text as in its CLOSE frame).
@@ -148,6 +159,9 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	if o.InputBudget <= 0 {
 		o.InputBudget = DefaultInputBudget
 	}
+	if o.MaxAttachments <= 0 {
+		o.MaxAttachments = wire.DefaultMaxAttachments
+	}
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
 	}
@@ -171,26 +185,29 @@ type Server struct {
 	loop eventLoop
 	tr   *transport.Transport // the connections, and the bytes around packets
 
-	connectionHandlers []func(*Socket)
-	middleware         []func(s *Socket, auth json.RawMessage) error
+	// The main namespace "/", and every namespace by name ("/" too),
+	// made by Of (guarded by mu). server_namespace.go.
+	main       *Namespace
+	namespaces map[string]*Namespace
 
 	// Owned by the loop goroutine.
-	conns   map[*Socket]struct{}            // every open connection, any state
-	sockets []*Socket                       // connected ones (CONNECT done): broadcasts go here
-	byID    map[string]*Socket              // connected ones by id: To(id) reaches one socket
-	rooms   map[string]map[*Socket]struct{} // room name → members
-	pkt     wire.Packet                     // parsed packet, reused for every packet
-	// The event names the last connected socket registered handlers for,
-	// shared by the next one as long as it registers the same (see On).
-	handlerNames []string
-	gen          uint64  // broadcast number, to send once per socket across rooms
-	pingQ        hbQueue // sockets waiting for their next PING (server_heartbeat.go)
-	pongQ        hbQueue // sockets waiting for their PONG
-	stopping     bool    // Shutdown was called
-	stopped      bool    // the loop was told to stop
-	// Packets that never change, made once per server and shared by
-	// every connection (the loop only reads them).
-	pingPacket, disconnectPacket *transport.Packet
+	conns    map[*Socket]struct{} // every open connection (its socket of "/"), any state
+	pkt      wire.Packet          // parsed packet, reused for every packet
+	gen      uint64               // broadcast number, to send once per socket across rooms
+	pingQ    hbQueue              // sockets waiting for their next PING (server_heartbeat.go)
+	pongQ    hbQueue              // sockets waiting for their PONG
+	stopping bool                 // Shutdown was called
+	stopped  bool                 // the loop was told to stop
+	// Bytes of binary attachments held by half-assembled packets, all
+	// connections together (server_binary.go).
+	binaryHeld int
+	// binaryOf asks a connection whether its envelope carries binary
+	// attachments (server_binary.go); tests stand in for an envelope
+	// that does.
+	binaryOf func(c *transport.Conn) binaryEnvelope
+	// A packet that never changes, made once per server and shared by
+	// every connection (the loop only reads it).
+	pingPacket *transport.Packet
 
 	// The emit queue, shared with other goroutines (server_emit.go).
 	mu          sync.Mutex
@@ -209,11 +226,12 @@ type Server struct {
 // defaults). It does nothing until Serve.
 func NewServer(opts ServerOptions) *Server {
 	srv := &Server{
-		opts:  opts.withDefaults(),
-		conns: make(map[*Socket]struct{}),
-		byID:  make(map[string]*Socket),
-		rooms: make(map[string]map[*Socket]struct{}),
+		opts:     opts.withDefaults(),
+		conns:    make(map[*Socket]struct{}),
+		binaryOf: envelopeBinary,
 	}
+	srv.main = newNamespace(srv, "/")
+	srv.namespaces = map[string]*Namespace{"/": srv.main}
 	srv.tr = transport.New(upcalls{srv}, transport.Options{
 		MaxPayload:   srv.opts.MaxPayload,
 		FrameTimeout: srv.opts.FrameTimeout,
@@ -222,7 +240,6 @@ func NewServer(opts ServerOptions) *Server {
 		CloseTimeout: closeLinger,
 	})
 	srv.pingPacket = transport.NewPacket(wire.AppendPing(nil))
-	srv.disconnectPacket = transport.NewPacket(wire.AppendDisconnect(nil))
 	srv.initHeartbeat()
 	return srv
 }
@@ -230,12 +247,11 @@ func NewServer(opts ServerOptions) *Server {
 // Options returns the settings in use, defaults filled in.
 func (srv *Server) Options() ServerOptions { return srv.opts }
 
-// OnConnection registers f to run for every socket that completes CONNECT:
-// socket.io's io.on("connection", socket => …). It is where a program
-// registers the socket's event handlers. Call it before Serve.
-func (srv *Server) OnConnection(f func(s *Socket)) {
-	srv.connectionHandlers = append(srv.connectionHandlers, f)
-}
+// OnConnection registers f to run for every socket that completes CONNECT
+// to the main namespace "/": socket.io's io.on("connection", socket => …).
+// It is where a program registers the socket's event handlers. Call it
+// before Serve. Other namespaces have their own: Of("/admin").OnConnection.
+func (srv *Server) OnConnection(f func(s *Socket)) { srv.main.OnConnection(f) }
 
 // On is OnConnection spelled the socket.io way: On("connection", f).
 // "connect" is accepted too, as in socket.io. Any other name is a mistake
@@ -247,18 +263,17 @@ func (srv *Server) On(event string, f func(s *Socket)) {
 	srv.OnConnection(f)
 }
 
-// Use adds a check that runs on every CONNECT before the socket is let in,
-// with the CONNECT's auth object (nil when the client sent just `40`):
-// socket.io's io.use((socket, next) => …). An error refuses the client: it
-// gets CONNECT_ERROR with the error's text as the message, then CLOSE.
-func (srv *Server) Use(check func(s *Socket, auth json.RawMessage) error) {
-	srv.middleware = append(srv.middleware, check)
-}
+// Use adds a check that runs on every CONNECT to "/" before the socket is
+// let in, with the CONNECT's auth object (nil when the client sent just
+// `40`): socket.io's io.use((socket, next) => …). An error refuses the
+// client: it gets CONNECT_ERROR with the error's text as the message,
+// then CLOSE.
+func (srv *Server) Use(check func(s *Socket, auth json.RawMessage) error) { srv.main.Use(check) }
 
 // Stats is a snapshot of the server's counters; safe from any goroutine.
 type Stats struct {
 	Conns     int // open TCP connections, whatever their state
-	Connected int // sockets that completed CONNECT
+	Connected int // sockets that completed CONNECT, in every namespace (one connection may hold several)
 }
 
 // Stats returns the current counters.

@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"socklab/internal/transport"
@@ -82,15 +80,21 @@ func (srv *Server) closed(s *Socket, reason string) {
 	}
 }
 
-// packet handles one packet's text.
+// packet handles one packet's text. It reads all of socket.io
+// (wire.ParseSocketIO): namespaces, and the headers of binary packets,
+// whose attachments come after them (server_binary.go).
 func (s *Socket) packet(text []byte) {
 	p := &s.srv.pkt
-	if err := p.Parse(text); err != nil {
+	if err := p.ParseSocketIO(text); err != nil {
 		s.closeWith(wire.ReasonParseError + ": " + err.Error())
 		return
 	}
 	switch p.Engine {
 	case wire.Pong:
+		if p.Probe {
+			s.closeWith(wire.ReasonProtocolError + ": 3probe is the server's answer to a client's 2probe")
+			return
+		}
 		s.pong()
 	case wire.Close:
 		// The client says goodbye and will close its end; no need to
@@ -102,102 +106,121 @@ func (s *Socket) packet(text []byte) {
 		s.message(p)
 	case wire.Ping:
 		s.closeWith(wire.ReasonProtocolError + ": PING is the server's to send; a client answers PING with PONG")
+	case wire.Upgrade, wire.Noop:
+		// The upgrade from long-polling is the transport's business; one
+		// that reaches the session came at the wrong moment.
+		s.closeWith(wire.ReasonProtocolError + ": " + p.Engine.String() + " outside an upgrade")
 	default: // OPEN
 		s.closeWith(wire.ReasonProtocolError + ": OPEN comes from the server")
 	}
 }
 
+// message handles one socket.io packet, for the socket of its namespace.
+// s is the session (the connection's record).
 func (s *Socket) message(p *wire.Packet) {
-	if p.Socket == wire.Connect {
-		s.connect(p.Data)
+	if n := s.waiting(); n > 0 {
+		// socket.io sends a binary packet's attachments right after it,
+		// nothing in between.
+		s.closeWith(fmt.Sprintf("%s: a text packet came while a binary packet waited for %d attachments", wire.ReasonProtocolError, n))
 		return
 	}
-	if s.state != stateConnected {
-		s.closeWith(wire.ReasonProtocolError + ": " + p.Socket.String() + " before CONNECT")
+	if p.Socket == wire.Connect {
+		if p.Namespace == "" {
+			s.connect(p.Data)
+		} else {
+			s.connectTo(p.Namespace, p.Data)
+		}
+		return
+	}
+	target := s
+	if p.Namespace != "" {
+		target = s.child(p.Namespace)
+	}
+	if target == nil || target.state != stateConnected {
+		where := ""
+		if p.Namespace != "" {
+			where = " to " + p.Namespace
+		}
+		s.closeWith(wire.ReasonProtocolError + ": " + p.Socket.String() + " before CONNECT" + where)
 		return
 	}
 	switch p.Socket {
 	case wire.Event:
-		s.event(p)
+		target.event(p.Event, p.Args, p.HasAck, p.AckID, nil)
 	case wire.Ack:
-		if pa := s.acks[p.AckID]; pa != nil {
-			delete(s.acks, p.AckID)
-			stop(&pa.timer)
-			pa.cb(p.Args, nil)
-		} // else: an answer we stopped waiting for (it timed out); ignore it
+		target.answered(p.AckID, p.Args, nil)
+	case wire.BinaryEvent, wire.BinaryAck:
+		s.startBinary(p)
 	case wire.Disconnect:
-		s.closeWith(wire.ReasonClientDisconnect)
+		if target == s {
+			s.closeWith(wire.ReasonClientDisconnect)
+		} else {
+			target.leaveNamespace(wire.ReasonClientDisconnect)
+		}
 	default: // CONNECT_ERROR
 		s.closeWith(wire.ReasonProtocolError + ": CONNECT_ERROR comes from the server")
 	}
 }
 
-// connect lets the client in, or not.
+// connect lets the client into "/", or not.
 func (s *Socket) connect(auth json.RawMessage) {
-	srv := s.srv
 	if s.state != stateOpen {
 		s.closeWith(wire.ReasonProtocolError + ": second CONNECT")
 		return
 	}
-	stop(&s.connectTimer)
-	for _, check := range srv.middleware {
+	for _, check := range s.srv.main.middleware {
 		if err := check(s, auth); err != nil {
 			s.send(transport.NewPacket(wire.AppendConnectError(nil, err.Error())))
 			s.closeWith(err.Error())
 			return
 		}
-	}
-	if len(auth) > 0 {
-		s.more().auth = bytes.Clone(auth)
-	}
-	s.state = stateConnected
-	// The connection handlers are about to register this socket's event
-	// handlers. Sockets of one server usually register the same events in
-	// the same order, so the socket starts with the list of names the last
-	// socket ended up with (shared, not copied: On copies it only where
-	// this socket differs) and room for as many functions. Ten handlers
-	// then cost an idle connection 80 bytes (one function each) instead
-	// of 240 for a name and a function each, and growing by doubling
-	// would have kept room for sixteen.
-	if s.handlerFns == nil && len(srv.handlerNames) > 0 {
-		s.handlerNames = srv.handlerNames
-		s.handlerFns = make([]eventHandler, 0, len(srv.handlerNames))
-	}
-	s.index = int32(len(srv.sockets))
-	srv.sockets = append(srv.sockets, s)
-	srv.byID[s.id] = s
-	srv.connected.Add(1)
-	welcome, _ := wire.AppendConnect(nil, json.RawMessage(`{"sid":`+strconv.Quote(s.id)+`}`))
-	s.send(transport.NewPacket(welcome))
-	for _, h := range srv.connectionHandlers {
-		if s.state != stateConnected {
-			return
+		if s.state != stateOpen {
+			return // the check ended the connection itself
 		}
-		h(s)
 	}
-	// The next socket starts from this one's names, cut to their length so
-	// that nobody can append into this socket's spare room.
-	n := len(s.handlerFns)
-	srv.handlerNames = s.handlerNames[:n:n]
+	stop(&s.connectTimer)
+	s.admit(auth)
 }
 
-// event calls the handlers of one EVENT.
-func (s *Socket) event(p *wire.Packet) {
+// answered is the client's ACK for one of our EmitWithAck calls.
+func (s *Socket) answered(id int, args []json.RawMessage, bin *wire.Binary) {
+	pa := s.acks[id]
+	if pa == nil {
+		return // an answer we stopped waiting for (it timed out); ignore it
+	}
+	delete(s.acks, id)
+	stop(&pa.timer)
+	if pa.bcb != nil {
+		pa.bcb(BinaryArgs{Args: args, bin: bin}, nil)
+		return
+	}
+	pa.cb(args, nil)
+}
+
+// event calls the handlers of one EVENT (bin is nil) or BINARY_EVENT.
+func (s *Socket) event(name string, args []json.RawMessage, hasAck bool, ackID int, bin *wire.Binary) {
 	var anyHandlers []func(string, []json.RawMessage)
 	if s.rare != nil {
 		anyHandlers = s.rare.anyHandlers
 	}
 	for _, h := range anyHandlers {
-		h(p.Event, p.Args)
+		h(name, args)
 	}
 	ack := noAck
-	if p.HasAck {
-		ack = s.acker(p.AckID)
+	if hasAck {
+		ack = s.acker(ackID)
 	}
 	fns := s.handlerFns
 	for i, fn := range fns {
-		if s.handlerNames[i] == p.Event {
-			fn(p.Args, ack)
+		if s.handlerNames[i] == name {
+			fn(args, ack)
+		}
+	}
+	if s.rare != nil {
+		for _, h := range s.rare.binHandlers {
+			if h.event == name {
+				h.fn(BinaryArgs{Args: args, bin: bin}, ack)
+			}
 		}
 	}
 }
@@ -208,15 +231,19 @@ var errAckNotAsked = errors.New("the sender did not ask for an ack, or it was se
 func noAck(...any) error { return errAckNotAsked }
 
 // acker returns the ack function for the event with that id: it sends the
-// answer once, from any goroutine.
+// answer once, from any goroutine. []byte arguments make it a BINARY_ACK
+// (server_binary.go).
 func (s *Socket) acker(id int) func(args ...any) error {
 	done := false // touched under srv.mu, since ack may be called anywhere
 	return func(args ...any) error {
-		pkt, err := transport.EncodePacket(func(dst []byte) ([]byte, error) {
-			return wire.AppendAckArgs(dst, id, args...)
-		})
-		if err == nil {
-			err = s.srv.checkSize(pkt)
+		nsp := s.namespace().wire
+		pkt, atts, err := s.srv.encodePacket(func(dst []byte) ([]byte, error) {
+			return wire.AppendAckArgsTo(dst, nsp, id, args...)
+		}, func(dst []byte) ([]byte, [][]byte, error) {
+			return wire.AppendAckValues(dst, nsp, id, binaryValues(args)...)
+		}, args)
+		if err == nil && atts != nil {
+			err = s.canCarryBinary()
 		}
 		if err != nil {
 			return err
@@ -228,7 +255,7 @@ func (s *Socket) acker(id int) func(args ...any) error {
 		if already {
 			return errAckNotAsked
 		}
-		s.srv.enqueue(serverOp{kind: opSend, s: s, pkt: pkt})
+		s.srv.enqueue(serverOp{kind: opSend, s: s, pkt: pkt, atts: atts})
 		return nil
 	}
 }
@@ -237,6 +264,10 @@ func (s *Socket) acker(id int) func(args ...any) error {
 // reading: then it is ended as a slow consumer. Loop goroutine only.
 func (s *Socket) send(p *transport.Packet) {
 	if s.state >= stateClosing {
+		return
+	}
+	if s.nsp != nil { // a socket of another namespace: its connection sends
+		s.session().send(p)
 		return
 	}
 	if max := s.srv.opts.MaxOutput; max > 0 {
@@ -266,6 +297,10 @@ func (s *Socket) write(p *transport.Packet) {
 // out even past MaxOutput: it is small, and it is the one packet that
 // tells the client why.
 func (s *Socket) closeWith(reason string) {
+	if s.nsp != nil { // a socket of another namespace: its connection ends
+		s.session().closeWith(reason)
+		return
+	}
 	if s.state >= stateClosing {
 		return
 	}
@@ -279,22 +314,43 @@ func (s *Socket) closeWith(reason string) {
 	s.finish(reason)
 }
 
-// finish detaches a socket that is ending: out of the lists and rooms,
-// timers stopped, waiting acks failed, handlers told. Runs once.
+// finish ends a session (a connection): its sockets in other namespaces
+// and its own socket of "/" detached, timers stopped, a half-assembled
+// binary packet dropped, the OnClose hook told. Runs once.
 func (s *Socket) finish(reason string) {
 	srv := s.srv
 	stop(&s.connectTimer)
 	s.hbRemove()
+	if s.rare != nil {
+		children := s.rare.children
+		s.rare.children = nil
+		for _, c := range children {
+			c.state = stateClosed
+			c.detach(reason)
+		}
+		s.dropBinary()
+	}
+	s.detach(reason)
+	if srv.opts.OnClose != nil {
+		srv.opts.OnClose(s, reason)
+	}
+}
+
+// detach takes a socket that is ending out of its namespace: out of the
+// lists and rooms, waiting acks failed, its disconnect handlers told.
+func (s *Socket) detach(reason string) {
+	srv := s.srv
+	n := s.namespace()
 	wasConnected := s.index >= 0
 	if wasConnected {
-		last := len(srv.sockets) - 1
-		moved := srv.sockets[last]
-		srv.sockets[s.index] = moved
+		last := len(n.sockets) - 1
+		moved := n.sockets[last]
+		n.sockets[s.index] = moved
 		moved.index = s.index
-		srv.sockets[last] = nil
-		srv.sockets = srv.sockets[:last]
+		n.sockets[last] = nil
+		n.sockets = n.sockets[:last]
 		s.index = -1
-		delete(srv.byID, s.id)
+		delete(n.byID, s.id)
 		srv.connected.Add(-1)
 	}
 	for room := range s.rooms {
@@ -307,15 +363,17 @@ func (s *Socket) finish(reason string) {
 	for id, pa := range s.acks {
 		delete(s.acks, id)
 		stop(&pa.timer)
-		pa.cb(nil, fmt.Errorf("%w: %s", wire.ErrDisconnected, reason))
+		err := fmt.Errorf("%w: %s", wire.ErrDisconnected, reason)
+		if pa.bcb != nil {
+			pa.bcb(BinaryArgs{}, err)
+		} else {
+			pa.cb(nil, err)
+		}
 	}
 	if wasConnected && s.rare != nil {
 		for _, h := range s.rare.byeHandlers {
 			h(reason)
 		}
-	}
-	if srv.opts.OnClose != nil {
-		srv.opts.OnClose(s, reason)
 	}
 }
 
@@ -356,6 +414,25 @@ func (u upcalls) Packet(c *transport.Conn, text []byte) {
 		srv.opts.OnPacket(s, false, text)
 	}
 	s.packet(text)
+	srv.drain()
+}
+
+// Attachment is the entry point for binary messages: the transport calls
+// it for every binary message it receives (a WebSocket binary frame, a
+// long-polling `b` packet decoded from base64), on the loop goroutine,
+// in the order they came among the text packets. data is valid only
+// during the call (it is copied if kept). It is not in transport.Handler
+// yet: the envelope that can carry binary adds
+//
+//	Attachment(c *Conn, data []byte)
+//
+// to that interface and calls it; the server then assembles the binary
+// packet the attachment belongs to (server_binary.go).
+func (u upcalls) Attachment(c *transport.Conn, data []byte) {
+	srv := u.srv
+	s := c.Context.(*Socket)
+	srv.enter()
+	s.attachment(data)
 	srv.drain()
 }
 

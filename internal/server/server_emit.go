@@ -49,11 +49,13 @@ type serverOp struct {
 	kind    opKind
 	s       *Socket
 	pkt     *transport.Packet
+	atts    []*transport.Packet // a binary packet's attachments, sent after pkt
 	room    string
 	scope   Emitter
 	ackID   int
 	event   string
 	cb      func([]json.RawMessage, error)
+	bcb     func(BinaryArgs, error) // instead of cb: EmitWithAckBinary
 	timeout time.Duration
 }
 
@@ -126,37 +128,41 @@ func (srv *Server) apply(op *serverOp) {
 	s := op.s
 	switch op.kind {
 	case opSend:
-		s.send(op.pkt)
+		s.sendAll(op.pkt, op.atts)
 	case opAsk:
 		srv.ask(op)
 	case opBroadcast:
-		srv.broadcast(op.scope, op.pkt)
+		srv.broadcast(op.scope, op.pkt, op.atts)
 	case opJoin:
 		srv.join(s, op.room)
 	case opLeave:
 		srv.leave(s, op.room)
 	case opDisconnect:
 		if s.state == stateConnected {
-			s.send(srv.disconnectPacket)
+			s.send(s.namespace().disconnectPacket)
 		}
-		s.closeWith(wire.ReasonServerDisconnect)
+		if s.nsp != nil {
+			s.leaveNamespace(wire.ReasonServerDisconnect)
+		} else {
+			s.closeWith(wire.ReasonServerDisconnect)
+		}
 	}
 }
 
 // ask sends an event that wants an answer and remembers whom to tell.
 func (srv *Server) ask(op *serverOp) {
 	s := op.s
+	pa := &pendingAck{event: op.event, cb: op.cb, bcb: op.bcb}
 	if s.state != stateConnected {
-		op.cb(nil, wire.ErrDisconnected)
+		pa.fail(wire.ErrDisconnected)
 		return
 	}
-	pa := &pendingAck{event: op.event, cb: op.cb}
 	if op.timeout > 0 {
 		id, event, timeout := op.ackID, op.event, op.timeout
 		pa.timer = srv.after(timeout, func() {
 			if s.acks[id] == pa {
 				delete(s.acks, id)
-				pa.cb(nil, &wire.AckTimeoutError{Event: event, Timeout: timeout})
+				pa.fail(&wire.AckTimeoutError{Event: event, Timeout: timeout})
 			}
 		})
 	}
@@ -164,17 +170,18 @@ func (srv *Server) ask(op *serverOp) {
 		s.acks = make(map[int]*pendingAck)
 	}
 	s.acks[op.ackID] = pa
-	s.send(op.pkt)
+	s.sendAll(op.pkt, op.atts)
 }
 
 func (srv *Server) join(s *Socket, room string) {
 	if s.state != stateConnected && s.state != stateOpen {
 		return
 	}
-	members := srv.rooms[room]
+	n := s.namespace()
+	members := n.rooms[room]
 	if members == nil {
 		members = make(map[*Socket]struct{})
-		srv.rooms[room] = members
+		n.rooms[room] = members
 	}
 	members[s] = struct{}{}
 	if s.rooms == nil {
@@ -185,10 +192,11 @@ func (srv *Server) join(s *Socket, room string) {
 
 func (srv *Server) leave(s *Socket, room string) {
 	delete(s.rooms, room)
-	if members := srv.rooms[room]; members != nil {
+	n := s.namespace()
+	if members := n.rooms[room]; members != nil {
 		delete(members, s)
 		if len(members) == 0 {
-			delete(srv.rooms, room)
+			delete(n.rooms, room)
 		}
 	}
 }
@@ -199,6 +207,7 @@ func (srv *Server) leave(s *Socket, room string) {
 // Emitters are values; each method returns a new one.
 type Emitter struct {
 	srv         *Server
+	nsp         *Namespace // nil: the main namespace
 	except      *Socket
 	rooms       []string // empty: every connected socket
 	exceptRooms []string
@@ -219,42 +228,55 @@ func (e Emitter) Except(room string) Emitter {
 
 // Emit sends the event to every receiver. The packet is encoded once,
 // and framed once per envelope kind (package transport).
+//
+// With []byte arguments it is a BINARY_EVENT, whose attachments only an
+// envelope that carries binary can deliver (server_binary.go): receivers
+// on miniio's TCP frames, which carry text only, do not get it. Emit
+// cannot tell the caller who those are, since the receivers are known
+// only when the loop applies the emit; a socket's own Emit can, and
+// refuses.
 func (e Emitter) Emit(event string, args ...any) error {
-	pkt, err := encodeEvent(wire.NoAck, event, args)
-	if err == nil {
-		err = e.srv.checkSize(pkt)
-	}
+	pkt, atts, err := e.srv.encodeEvent(e.namespace().wire, wire.NoAck, event, args)
 	if err != nil {
 		return err
 	}
-	e.srv.enqueue(serverOp{kind: opBroadcast, scope: e, pkt: pkt})
+	e.srv.enqueue(serverOp{kind: opBroadcast, scope: e, pkt: pkt, atts: atts})
 	return nil
 }
 
-// Emit sends the event to every connected socket: io.emit(…), also
-// written io.sockets.emit(…).
+func (e Emitter) namespace() *Namespace {
+	if e.nsp == nil {
+		return e.srv.main
+	}
+	return e.nsp
+}
+
+// Emit sends the event to every socket connected to "/": io.emit(…),
+// also written io.sockets.emit(…).
 func (srv *Server) Emit(event string, args ...any) error {
 	return Emitter{srv: srv}.Emit(event, args...)
 }
 
-// To is the members of the room: io.to(room).
+// To is the members of the room of "/": io.to(room).
 func (srv *Server) To(room string) Emitter { return Emitter{srv: srv}.To(room) }
 
-// Except is everyone connected but the room's members: io.except(room).
+// Except is everyone connected to "/" but the room's members:
+// io.except(room).
 func (srv *Server) Except(room string) Emitter { return Emitter{srv: srv}.Except(room) }
 
 // broadcast sends one packet to every receiver of the scope. Loop only.
-func (srv *Server) broadcast(e Emitter, pkt *transport.Packet) {
+func (srv *Server) broadcast(e Emitter, pkt *transport.Packet, atts []*transport.Packet) {
+	n := e.namespace()
 	if len(e.rooms) == 0 {
 		// Backwards, because a send can end a slow consumer, which takes it
-		// out of srv.sockets by moving the last one into its place: that
+		// out of n.sockets by moving the last one into its place: that
 		// one has been visited already.
-		for i := len(srv.sockets) - 1; i >= 0; i-- {
-			if i >= len(srv.sockets) {
+		for i := len(n.sockets) - 1; i >= 0; i-- {
+			if i >= len(n.sockets) {
 				continue // a disconnect handler ended more than one
 			}
-			if t := srv.sockets[i]; srv.receives(e, t) {
-				t.send(pkt)
+			if t := n.sockets[i]; srv.receives(e, t) {
+				t.sendAll(pkt, atts)
 			}
 		}
 		return
@@ -262,21 +284,21 @@ func (srv *Server) broadcast(e Emitter, pkt *transport.Packet) {
 	// Rooms may overlap: gen marks who got this broadcast already.
 	srv.gen++
 	for _, room := range e.rooms {
-		for t := range srv.rooms[room] { // deleting while ranging is allowed
-			srv.sendOnce(e, t, pkt)
+		for t := range n.rooms[room] { // deleting while ranging is allowed
+			srv.sendOnce(e, t, pkt, atts)
 		}
-		if t := srv.byID[room]; t != nil {
-			srv.sendOnce(e, t, pkt)
+		if t := n.byID[room]; t != nil {
+			srv.sendOnce(e, t, pkt, atts)
 		}
 	}
 }
 
-func (srv *Server) sendOnce(e Emitter, t *Socket, pkt *transport.Packet) {
+func (srv *Server) sendOnce(e Emitter, t *Socket, pkt *transport.Packet, atts []*transport.Packet) {
 	if t.gen == srv.gen || !srv.receives(e, t) {
 		return
 	}
 	t.gen = srv.gen
-	t.send(pkt)
+	t.sendAll(pkt, atts)
 }
 
 // receives says whether t is a receiver of e, rooms aside.
@@ -290,11 +312,4 @@ func (srv *Server) receives(e Emitter, t *Socket) bool {
 		}
 	}
 	return true
-}
-
-// encodeEvent encodes one EVENT as a packet ready for any envelope.
-func encodeEvent(ackID int, event string, args []any) (*transport.Packet, error) {
-	return transport.EncodePacket(func(dst []byte) ([]byte, error) {
-		return wire.AppendEventArgs(dst, ackID, event, args...)
-	})
 }

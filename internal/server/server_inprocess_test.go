@@ -108,3 +108,54 @@ func sscan(text, format string, args ...any) bool {
 	n, err := fmt.Sscanf(text, format, args...)
 	return err == nil && n == len(args)
 }
+
+// Namespaces over real TCP frames, from a client that writes the
+// packets by hand: "/" and "/custom" on one connection, a refused
+// namespace, and a binary packet refused with its reason (the TCP frame
+// carries text only).
+func TestServerInProcessNamespaces(t *testing.T) {
+	sys.SetTracing(false)
+	srv := NewServer(ServerOptions{})
+	echo := func(s *Socket) {
+		s.On("echo", func(args []json.RawMessage, ack func(...any) error) {
+			ack(s.Namespace().Name(), args[0])
+		})
+	}
+	srv.OnConnection(echo)
+	srv.Of("/custom").OnConnection(echo)
+	fd, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := BoundAddr(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(fd) }()
+	defer func() {
+		srv.Shutdown(time.Second)
+		<-served
+	}()
+
+	c := connectRaw(t, addr)
+	c.send(`40/random,`)
+	if got := c.readEvent(); got != `44/random,{"message":"Invalid namespace"}` {
+		t.Fatalf("unknown namespace answered %q", got)
+	}
+	c.send(`40/custom,`)
+	var sid string
+	if got := c.readEvent(); !sscan(got, `40/custom,{"sid":%q}`, &sid) || len(sid) != 12 {
+		t.Fatalf("CONNECT to /custom answered %q", got)
+	}
+	c.send(`42/custom,1["echo","a"]`)
+	c.send(`422["echo","b"]`)
+	if got := c.readEvent(); got != `43/custom,1["/custom","a"]` {
+		t.Fatalf("ack in /custom: %q", got)
+	}
+	if got := c.readEvent(); got != `432["/","b"]` {
+		t.Fatalf("ack in /: %q", got)
+	}
+	c.send(`451-/custom,["echo",{"_placeholder":true,"num":0}]`)
+	c.expectClose("protocol error: BINARY_EVENT: binary attachments need WebSocket or long-polling")
+}

@@ -118,10 +118,10 @@ func TestServerRooms(t *testing.T) {
 	b.send(`42["leave","r"]`)
 	a.send(`41`)
 	expectClosed(t, a, wire.ReasonClientDisconnect)
-	if got := len(srv.rooms["r"]); got != 0 {
+	if got := len(srv.main.rooms["r"]); got != 0 {
 		t.Errorf("room r has %d members after everyone left", got)
 	}
-	if _, ok := srv.rooms["q"]; !ok {
+	if _, ok := srv.main.rooms["q"]; !ok {
 		t.Errorf("room q gone while b is still in it")
 	}
 }
@@ -221,8 +221,9 @@ func TestServerParseErrors(t *testing.T) {
 		{"name not a string", `42[17,"x"]`, `parse error: event name is not a string`},
 		{"reserved name", `42["disconnect"]`, `parse error: reserved event name`},
 		{"ack id out of range", `4299999999999["x"]`, `parse error: ack id out of range`},
-		{"binary", `451-["x",{"_placeholder":true,"num":0}]`, `parse error: binary packets`},
-		{"namespace", `40/admin,`, `parse error: namespaces`},
+		{"binary on TCP frames", `451-["x",{"_placeholder":true,"num":0}]`, `protocol error: BINARY_EVENT: binary attachments need WebSocket or long-polling`},
+		{"event in a namespace not joined", `42/admin,["x"]`, `protocol error: EVENT before CONNECT to /admin`},
+		{"upgrade", `5`, `protocol error: UPGRADE outside an upgrade`},
 		{"ping from client", `2`, `protocol error: PING`},
 		{"second connect", `40`, `protocol error: second CONNECT`},
 	}

@@ -10,28 +10,32 @@ import (
 	"socklab/internal/wire"
 )
 
-// Socket is one client's connection as the server sees it: socket.io's
-// server-side `socket`. Handlers get it; the program emits through it.
+// Socket is one client's socket in one namespace as the server sees it:
+// socket.io's server-side `socket`. Handlers get it; the program emits
+// through it. The socket of "/" also stands for the connection (its OPEN
+// sid is the socket's id); a socket of another namespace shares that
+// connection and has an id of its own (server_namespace.go).
 //
 // Which methods may be called from where:
-//   - Emit, EmitWithAck, Broadcast, To, Join, Leave, Rooms,
-//     Disconnect, ID, Peer: from any goroutine.
-//   - On, OnAny, OnDisconnect, Auth, Connected: from the loop goroutine,
+//   - Emit, EmitWithAck, EmitWithAckBinary, Broadcast, To, Join, Leave,
+//     Rooms, Disconnect, ID, Peer, Namespace: from any goroutine.
+//   - On, OnBinary, OnAny, OnDisconnect, Auth, Connected: from the loop goroutine,
 //     that is from a handler (normally the connection handler).
 type Socket struct {
 	srv *Server
 	c   *transport.Conn // the connection and its envelope (package transport)
-	id  string          // set when OPEN is sent
+	id  string          // set when OPEN is sent (in "/"), or at CONNECT (other namespaces)
+	nsp *Namespace      // nil for "/"; its connection's record is then s itself
 
 	// Owned by the loop goroutine.
-	index int32 // position in srv.sockets while connected, else -1
+	index int32 // position in its namespace's sockets while connected, else -1
 	// The event handlers, position by position: handlerNames[i] is the
 	// event handlerFns[i] is for. The names are usually the same list, in
 	// the same order, for every socket of a server (its connection
 	// handler registers them), so sockets share one copy of it: see On.
 	handlerNames []string
 	handlerFns   []eventHandler
-	rooms        map[string]struct{} // rooms as applied by the loop (srv.rooms agrees)
+	rooms        map[string]struct{} // rooms as applied by the loop (its namespace's rooms agree)
 	acks         map[int]*pendingAck // our EmitWithAck calls waiting for their answer
 	connectTimer stopper
 	// The heartbeat (server_heartbeat.go): the socket's place in the ping
@@ -61,6 +65,11 @@ type socketRare struct {
 	anyHandlers []func(event string, args []json.RawMessage)
 	byeHandlers []func(reason string)
 	lingerTimer stopper // cuts off a closing connection that does not drain
+	binHandlers []binaryHandler
+
+	// A session's own (the socket of "/" is its connection's record):
+	children []*Socket // its sockets in other namespaces
+	asm      *assembly // the binary packet whose attachments are coming
 }
 
 // more returns the socket's rare part, made on first use.
@@ -87,7 +96,16 @@ type eventHandler = func(args []json.RawMessage, ack func(args ...any) error)
 type pendingAck struct {
 	event string
 	cb    func(args []json.RawMessage, err error)
+	bcb   func(answer BinaryArgs, err error) // instead of cb (EmitWithAckBinary)
 	timer stopper
+}
+
+func (pa *pendingAck) fail(err error) {
+	if pa.bcb != nil {
+		pa.bcb(BinaryArgs{}, err)
+	} else {
+		pa.cb(nil, err)
+	}
 }
 
 // ID is the socket's id, the "sid" of its OPEN and CONNECT packets. Every
@@ -162,18 +180,21 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 }
 
 // Emit sends the event to this client only: socket.emit(event, …args).
-// Each argument becomes one JSON value (see wire.AppendArg). It fails only
-// for a reserved event name or an argument that is not JSON; an emit to a
-// socket that has ended is dropped, as in socket.io.
+// Each argument becomes one JSON value (see wire.AppendArg), except
+// []byte, which is sent as a binary attachment (server_binary.go). It
+// fails for a reserved event name, an argument that is not JSON, a packet
+// past maxPayload, or bytes for a connection that carries text only
+// (ErrTextOnly); an emit to a socket that has ended is dropped, as in
+// socket.io.
 func (s *Socket) Emit(event string, args ...any) error {
-	pkt, err := encodeEvent(wire.NoAck, event, args)
-	if err == nil {
-		err = s.srv.checkSize(pkt)
+	pkt, atts, err := s.srv.encodeEvent(s.namespace().wire, wire.NoAck, event, args)
+	if err == nil && atts != nil {
+		err = s.canCarryBinary()
 	}
 	if err != nil {
 		return err
 	}
-	s.srv.enqueue(serverOp{kind: opSend, s: s, pkt: pkt})
+	s.srv.enqueue(serverOp{kind: opSend, s: s, pkt: pkt, atts: atts})
 	return nil
 }
 
@@ -182,23 +203,28 @@ func (s *Socket) Emit(event string, args ...any) error {
 // the loop goroutine with the answer's arguments, or with an error that
 // matches wire.ErrAckTimeout when none came within timeout (0: wait as long as
 // the connection lasts), or wire.ErrDisconnected when the connection ended
-// first. A late answer is ignored.
+// first. A late answer is ignored. An answer with bytes in it reaches cb
+// with its placeholders; EmitWithAckBinary hands out the bytes.
 func (s *Socket) EmitWithAck(event string, timeout time.Duration, cb func(args []json.RawMessage, err error), args ...any) error {
+	return s.emitWithAck(event, timeout, cb, nil, args)
+}
+
+func (s *Socket) emitWithAck(event string, timeout time.Duration, cb func([]json.RawMessage, error), bcb func(BinaryArgs, error), args []any) error {
 	id := int((s.nextAck.Add(1) - 1) % (wire.MaxAckID + 1))
-	pkt, err := encodeEvent(id, event, args)
-	if err == nil {
-		err = s.srv.checkSize(pkt)
+	pkt, atts, err := s.srv.encodeEvent(s.namespace().wire, id, event, args)
+	if err == nil && atts != nil {
+		err = s.canCarryBinary()
 	}
 	if err != nil {
 		return err
 	}
-	s.srv.enqueue(serverOp{kind: opAsk, s: s, pkt: pkt, ackID: id, event: event, cb: cb, timeout: timeout})
+	s.srv.enqueue(serverOp{kind: opAsk, s: s, pkt: pkt, atts: atts, ackID: id, event: event, cb: cb, bcb: bcb, timeout: timeout})
 	return nil
 }
 
 // Broadcast is everyone connected except this socket:
 // socket.broadcast.emit(…) is s.Broadcast().Emit(…).
-func (s *Socket) Broadcast() Emitter { return Emitter{srv: s.srv, except: s} }
+func (s *Socket) Broadcast() Emitter { return Emitter{srv: s.srv, nsp: s.nsp, except: s} }
 
 // To is the members of the room except this socket: socket.to(room).
 // Chain To for more rooms; a socket in several of them gets the event
@@ -243,9 +269,12 @@ func (s *Socket) Rooms() []string {
 	return rooms
 }
 
-// Disconnect ends the session from the server's side: the client gets
-// DISCONNECT (`41`) and CLOSE, and the socket's OnDisconnect handlers get
-// "server namespace disconnect". socket.disconnect(true).
+// Disconnect ends the socket from the server's side: the client gets
+// DISCONNECT (`41`, or `41/admin,` in another namespace), and the socket's
+// OnDisconnect handlers get "server namespace disconnect". In "/" the
+// connection then ends too, with CLOSE (socket.disconnect(true)); a socket
+// of another namespace leaves the connection and its other sockets as
+// they are (socket.disconnect()).
 func (s *Socket) Disconnect() {
 	s.srv.enqueue(serverOp{kind: opDisconnect, s: s})
 }

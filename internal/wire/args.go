@@ -15,6 +15,14 @@ import (
 // client's); the envelope (a TCP frame, a WebSocket message) is added by
 // whoever sends it. On error dst comes back unchanged.
 func AppendEventArgs(dst []byte, ackID int, name string, args ...any) ([]byte, error) {
+	return AppendEventArgsTo(dst, "", ackID, name, args...)
+}
+
+// AppendEventArgsTo is AppendEventArgs in the namespace nsp:
+// `42/admin,["chat","hi"]` ("" or "/" is the main one, written as
+// nothing). A []byte argument is written as AppendArg writes it, as JSON;
+// AppendEventValues makes it a binary attachment instead.
+func AppendEventArgsTo(dst []byte, nsp string, ackID int, name string, args ...any) ([]byte, error) {
 	if IsReserved(name) {
 		return dst, fmt.Errorf("reserved event name %q", name)
 	}
@@ -25,15 +33,14 @@ func AppendEventArgs(dst []byte, ackID int, name string, args ...any) ([]byte, e
 		return dst, errors.New("ack id out of range")
 	}
 	start := len(dst)
-	buf := append(dst, '4', '2')
-	if ackID != NoAck {
-		buf = strconv.AppendInt(buf, int64(ackID), 10)
+	buf, err := appendHeader(dst, Event, 0, nsp, ackID)
+	if err != nil {
+		return dst[:start], err
 	}
 	buf = append(buf, '[')
 	buf = AppendString(buf, name)
 	for i, a := range args {
 		buf = append(buf, ',')
-		var err error
 		if buf, err = AppendArg(buf, a); err != nil {
 			return dst[:start], fmt.Errorf("argument %d: %w", i+1, err)
 		}
@@ -44,18 +51,24 @@ func AppendEventArgs(dst []byte, ackID int, name string, args ...any) ([]byte, e
 // AppendAckArgs writes the ACK for ack(args…), the answer to the event
 // with that id: `4317["ok"]`, or `4317[]` with no args.
 func AppendAckArgs(dst []byte, ackID int, args ...any) ([]byte, error) {
+	return AppendAckArgsTo(dst, "", ackID, args...)
+}
+
+// AppendAckArgsTo is AppendAckArgs in the namespace nsp: `43/admin,17["ok"]`.
+func AppendAckArgsTo(dst []byte, nsp string, ackID int, args ...any) ([]byte, error) {
 	if ackID < 0 || ackID > MaxAckID {
 		return dst, errors.New("ack id out of range")
 	}
 	start := len(dst)
-	buf := append(dst, '4', '3')
-	buf = strconv.AppendInt(buf, int64(ackID), 10)
+	buf, err := appendHeader(dst, Ack, 0, nsp, ackID)
+	if err != nil {
+		return dst[:start], err
+	}
 	buf = append(buf, '[')
 	for i, a := range args {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		var err error
 		if buf, err = AppendArg(buf, a); err != nil {
 			return dst[:start], fmt.Errorf("argument %d: %w", i+1, err)
 		}

@@ -54,3 +54,26 @@ func TestAppendAckArgs(t *testing.T) {
 		t.Errorf("negative id: got %q, %v", got, err)
 	}
 }
+
+func TestAppendArgsToNamespace(t *testing.T) {
+	for _, c := range []struct {
+		got  func() ([]byte, error)
+		want string
+	}{
+		{func() ([]byte, error) { return AppendEventArgsTo(nil, "/admin", NoAck, "chat", "hi") }, `42/admin,["chat","hi"]`},
+		{func() ([]byte, error) { return AppendEventArgsTo(nil, "/admin", 7, "chat", map[string]int{"x": 1}) }, `42/admin,7["chat",{"x":1}]`},
+		{func() ([]byte, error) { return AppendEventArgsTo(nil, "/", 7, "chat") }, `427["chat"]`},
+		{func() ([]byte, error) { return AppendAckArgsTo(nil, "/admin", 17, "ok") }, `43/admin,17["ok"]`},
+		{func() ([]byte, error) { return AppendAckArgsTo(nil, "", 17) }, `4317[]`},
+	} {
+		if got, err := c.got(); err != nil || string(got) != c.want {
+			t.Errorf("got %q, %v; want %s", got, err, c.want)
+		}
+	}
+	if got, err := AppendEventArgsTo([]byte("keep"), "admin", NoAck, "x"); err == nil || string(got) != "keep" {
+		t.Errorf("namespace without '/': got %q, %v; want dst unchanged and an error", got, err)
+	}
+	if got, err := AppendAckArgsTo([]byte("keep"), "/a,b", 1); err == nil || string(got) != "keep" {
+		t.Errorf("namespace with a comma: got %q, %v; want dst unchanged and an error", got, err)
+	}
+}

@@ -110,11 +110,12 @@
 //
 // miniio's TCP envelope stays text only: the 4-byte frame of lesson 10
 // carries UTF-8 packet text and has no flag to say "these bytes are an
-// attachment". A transport on that envelope refuses a binary packet with a
-// clear reason (say, "binary attachments need WebSocket or long-polling")
+// attachment". A server on that envelope refuses a binary packet with a
+// clear reason ("binary attachments need WebSocket or long-polling")
 // rather than inventing a second kind of frame, so a []byte argument
 // travels over socket.io's own transports only. This package still parses
-// the header; refusing it is the transport's call.
+// the header; refusing it is the caller's call (package server asks the
+// connection's envelope whether it carries binary).
 //
 // # Long-polling: many packets in one HTTP body
 //

@@ -59,11 +59,18 @@ func (p *Packet) parseAttachmentsAndNamespace(b []byte) ([]byte, error) {
 			break
 		}
 	}
-	if comma < 0 {
-		if len(b) > MaxNamespaceLen {
-			return nil, perr("namespace longer than " + strconv.Itoa(MaxNamespaceLen) + " bytes")
-		}
-		return nil, perr("namespace must end with a comma")
+	rest := []byte(nil)
+	switch {
+	case comma >= 0:
+		rest = b[comma+1:]
+	case len(b) > MaxNamespaceLen:
+		return nil, perr("namespace longer than " + strconv.Itoa(MaxNamespaceLen) + " bytes")
+	default:
+		// No comma: the namespace runs to the end of the packet, which
+		// then has nothing after it (`40/custom`, `41/custom`). This
+		// package always writes the comma, but socket.io's parser takes
+		// the packet without it, and its conformance suite sends it so.
+		comma = len(b)
 	}
 	nsp := string(b[:comma])
 	if nsp == "/" {
@@ -73,7 +80,7 @@ func (p *Packet) parseAttachmentsAndNamespace(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	p.Namespace = nsp
-	return b[comma+1:], nil
+	return rest, nil
 }
 
 // parseCount reads a decimal count at the start of b, as parseAckID does

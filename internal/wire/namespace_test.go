@@ -66,6 +66,25 @@ func TestParseSocketIOVectors(t *testing.T) {
 	}
 }
 
+// socket.io's parser also takes a namespace that ends the packet without
+// its comma, and its conformance suite sends `40/custom` and `41/custom`
+// so; this package reads them and writes the comma back.
+func TestParseSocketIONamespaceWithoutComma(t *testing.T) {
+	for text, want := range map[string]Packet{
+		`40/custom`: {Engine: Message, Socket: Connect, Namespace: "/custom"},
+		`41/custom`: {Engine: Message, Socket: Disconnect, Namespace: "/custom"},
+		`40/random`: {Engine: Message, Socket: Connect, Namespace: "/random"},
+	} {
+		got, err := ParseSocketIO([]byte(text))
+		if err != nil || !samePacket(got, want) {
+			t.Errorf("ParseSocketIO(%s) = %#v, %v; want %#v", text, got, err, want)
+		}
+		if out, _ := AppendPacket(nil, got); string(out) != text+"," {
+			t.Errorf("AppendPacket(ParseSocketIO(%s)) = %s, want %s,", text, out, text)
+		}
+	}
+}
+
 // "" and "/" both name the main namespace when writing.
 func TestMainNamespaceWrittenAsNothing(t *testing.T) {
 	for _, nsp := range []string{"", "/"} {
@@ -96,8 +115,8 @@ func mustText(b []byte, err error) string {
 func TestParseSocketIOErrors(t *testing.T) {
 	long := "/" + strings.Repeat("a", MaxNamespaceLen)
 	cases := []struct{ text, err string }{
-		{`40/custom`, `namespace must end with a comma`},
-		{`41/custom`, `namespace must end with a comma`},
+		{`42/custom`, `EVENT payload must be a JSON array`},
+		{`42/custom["x"]`, `EVENT payload must be a JSON array`},
 		{`40/,`, `namespace "/" is written by leaving it out`},
 		{`42/a b,["x"]`, `namespace may hold only printable characters, no space or comma: "/a b"`},
 		{"42/a\u0085b,[\"x\"]", `namespace may hold only printable characters, no space or comma: "/a\u0085b"`},
@@ -231,7 +250,6 @@ func TestSocketIORefusalsComparedWithSocketIO(t *testing.T) {
 		`45-["x"]`, `450-["x"]`, `45x-["x"]`, `451["x"]`, `47`, `41/custom,x`, `7`, `40/custom,[]`,
 	}
 	onPurpose := []string{
-		`40/custom`,    // no comma: socket.io reads the namespace to the end; its encoder always writes one
 		`40/,`,         // "/" is written by leaving it out: one spelling per packet
 		`42/a b,["x"]`, // namespaces are printable and have no spaces
 		`42/custom,`,   // an EVENT with no array at all (ParsePacket refuses `42` too)
