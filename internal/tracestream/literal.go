@@ -35,6 +35,10 @@ func lexLiterals(text string) []literal {
 			continue
 		}
 		lt := literal{start: i}
+		if room := len(text) - i; room > 0 {
+			lt.bytes = make([]byte, 0, room)
+			lt.src = make([][2]int, 0, room)
+		}
 		prefix := text[:i]
 		lt.address = strings.HasSuffix(prefix, "sun_path=") || strings.HasSuffix(prefix, "sun_path=@") ||
 			strings.HasSuffix(prefix, "inet_addr(") || strings.HasSuffix(prefix, "inet_pton(AF_INET6, ")

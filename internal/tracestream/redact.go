@@ -12,7 +12,7 @@ const Redacted = "[redacted]"
 // tailSize is how many bytes of the data a descriptor last carried (in
 // one direction) are kept, so that a key split across two calls is still
 // found: `write(7, "40{\"tok", 7)` then `write(7, "en\":\"s3cr3t\"}", 13)`.
-const tailSize = 256
+const tailSize = 64
 
 // A Redactor removes secrets from trace lines: the values of JSON keys
 // that name a secret ("token", "password", "secret", "sid", "auth", …),

@@ -26,15 +26,26 @@ var secretHeaders = []string{
 }
 
 func isSecretKey(k string) bool {
-	if strings.ContainsAny(k, "\\\r\n") {
-		return false // not a key: strace's escapes seen from outside a string
+	if len(k) < 3 || len(k) > 40 {
+		return false
 	}
-	k = strings.ToLower(k)
-	if secretKeys[k] {
+	var low [40]byte
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '\\' || c == '\r' || c == '\n':
+			return false // not a key: strace's escapes seen from outside a string
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	lk := string(low[:len(k)]) // does not escape: no allocation
+	if secretKeys[lk] {
 		return true
 	}
 	for _, p := range secretKeyParts {
-		if strings.Contains(k, p) {
+		if strings.Contains(lk, p) {
 			return true
 		}
 	}
