@@ -38,9 +38,9 @@ type streamKey struct {
 
 // flow is what a Redactor remembers of one descriptor and direction.
 type flow struct {
-	tail      []byte   // the last bytes carried, decoded
+	tail      []byte     // the last bytes carried, decoded
 	open      []valState // secret values the last call left unfinished
-	truncated bool     // the last call's data was cut short ("..."): bytes went unseen
+	truncated bool       // the last call's data was cut short ("..."): bytes went unseen
 }
 
 // NewRedactor makes a Redactor with nothing remembered.
