@@ -130,3 +130,21 @@ func quote(s string, hex bool) string {
 	}
 	return q
 }
+
+// An HTTP head read in two pieces, cut inside a header's value and
+// inside another header's name.
+func TestRedactHeaderSplit(t *testing.T) {
+	r := NewRedactor()
+	a := r.Line(sys.TapLine{Call: "read", FD: 8, Text: `read(8, "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nAuthorization: Bearer abc", 4096) = 80`}).Text
+	b := r.Line(sys.TapLine{Call: "read", FD: 8, Text: `read(8, "def\r\nCoo", 4096) = 8`}).Text
+	c := r.Line(sys.TapLine{Call: "read", FD: 8, Text: `read(8, "kie: io=ghi\r\nHost: x\r\n\r\n", 4096) = 20`}).Text
+	all := a + "\n" + b + "\n" + c
+	for _, s := range []string{"abc", "def", "ghi"} {
+		if strings.Contains(all, s) {
+			t.Errorf("%q shows:\n%s", s, all)
+		}
+	}
+	if !strings.Contains(c, `Host: x`) || !strings.Contains(a, `Authorization: [redacted]"`) {
+		t.Errorf("too much or too little went:\n%s", all)
+	}
+}
