@@ -283,3 +283,39 @@ func BenchmarkTap(b *testing.B) {
 	b.Run("discard", func(b *testing.B) { run(b, true, nil) })
 	b.Run("discard+tap", func(b *testing.B) { run(b, true, NewTap(4096)) })
 }
+
+// BenchmarkTapPrint is the same A/B without the system calls, whose cost
+// hides everything else: printing one finished line to io.Discard, with
+// no tap and with one (drained every millisecond).
+func BenchmarkTapPrint(b *testing.B) {
+	line := "write(5, \"42[\\\"chat\\\",\\\"hi\\\"]\", 15) = 15\n"
+	run := func(b *testing.B, tp *Tap) {
+		SetOutput(io.Discard)
+		SetTap(tp)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		if tp != nil {
+			wg.Go(func() {
+				var buf []TapLine
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+						buf = tp.Drain(buf[:0], 0)
+					}
+				}
+			})
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			printRaw(line)
+		}
+		close(stop)
+		wg.Wait()
+		SetTap(nil)
+		SetOutput(os.Stderr)
+	}
+	b.Run("no-tap", func(b *testing.B) { run(b, nil) })
+	b.Run("tap", func(b *testing.B) { run(b, NewTap(1<<16)) })
+}
