@@ -49,12 +49,18 @@ func (srv *Server) opened(s *Socket) {
 	if srv.opts.OnOpen != nil {
 		srv.opts.OnOpen(s)
 	}
-	open, _ := wire.AppendOpen(nil, wire.Handshake{
+	hs := wire.Handshake{
 		SID:          s.id,
 		PingInterval: srv.opts.PingInterval,
 		PingTimeout:  srv.opts.PingTimeout,
 		MaxPayload:   srv.opts.MaxPayload,
-	})
+	}
+	if s.c.WebSocket() {
+		// socket.io's clients read the list of upgrades; on a WebSocket
+		// there is nothing to upgrade to.
+		hs.Upgrades = []string{}
+	}
+	open, _ := wire.AppendOpen(nil, hs)
 	s.send(transport.NewPacket(open))
 	timeout := srv.opts.ConnectTimeout
 	s.connectTimer = srv.after(timeout, func() {
@@ -85,8 +91,36 @@ func (srv *Server) closed(s *Socket, reason string) {
 // packet handles one packet's text.
 func (s *Socket) packet(text []byte) {
 	p := &s.srv.pkt
-	if err := p.Parse(text); err != nil {
+	var err error
+	if s.c.WebSocket() {
+		// socket.io's own clients may name namespaces and send binary
+		// packets: read all of socket.io, then refuse what is not served.
+		err = p.ParseSocketIO(text)
+	} else {
+		err = p.Parse(text)
+	}
+	if err != nil {
 		s.closeWith(wire.ReasonParseError + ": " + err.Error())
+		return
+	}
+	if p.Namespace != "" && p.Namespace != "/" {
+		// Only the main namespace is served. socket.io answers a CONNECT
+		// to an unknown one with CONNECT_ERROR and keeps the connection
+		// (the client may be in "/" too); anything else sent there is
+		// ignored, as socket.io ignores packets for namespaces the socket
+		// has not joined.
+		if p.Engine == wire.Message && p.Socket == wire.Connect {
+			refusal, _ := wire.AppendConnectErrorTo(nil, p.Namespace, "Invalid namespace")
+			s.send(transport.NewPacket(refusal))
+		}
+		return
+	}
+	if p.Engine == wire.Message && (p.Socket == wire.BinaryEvent || p.Socket == wire.BinaryAck) {
+		s.closeWith(wire.ReasonProtocolError + ": binary packets are not supported yet")
+		return
+	}
+	if p.Probe || p.Engine == wire.Upgrade || p.Engine == wire.Noop {
+		s.closeWith(wire.ReasonProtocolError + ": " + p.Engine.String() + " belongs to the long-polling upgrade, not served here")
 		return
 	}
 	switch p.Engine {
@@ -269,7 +303,7 @@ func (s *Socket) closeWith(reason string) {
 	if s.state >= stateClosing {
 		return
 	}
-	s.write(transport.NewPacket(wire.AppendClose(nil, reason)))
+	s.write(transport.ClosePacket(reason))
 	if s.state >= stateClosing {
 		return // the write failed and finished it
 	}

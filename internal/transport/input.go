@@ -76,10 +76,19 @@ func (c *Conn) more() *connInput {
 	return c.in
 }
 
-// feed handles the frames in `in`, which continues the connection's
+// feed handles input in the connection's envelope.
+func (t *Transport) feed(c *Conn, in []byte) {
+	if c.ws != nil {
+		t.wsData(c, in)
+		return
+	}
+	t.tcpFeed(c, in)
+}
+
+// tcpFeed handles the frames in `in`, which continues the connection's
 // unfinished frame if it has one, within the connection's budget for
 // this turn.
-func (t *Transport) feed(c *Conn, in []byte) {
+func (t *Transport) tcpFeed(c *Conn, in []byte) {
 	start := t.loop.Now()
 	packets := 0
 	for len(in) > 0 && !c.closing {
