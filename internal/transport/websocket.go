@@ -58,10 +58,11 @@ func (t *Transport) openWebSocket(c *Conn) {
 	c.ws.headTimer = t.loop.AfterFunc(timeout, func() {
 		c.ws.headTimer = nil
 		if !c.closing && !c.ws.upgraded {
-			t.note(c, "no whole request head within %v: closing", timeout)
-			c.closing = true
-			t.release(c)
-			c.link.Abort()
+			// 408 Request Timeout, then close: once the answer is
+			// written, or after CloseTimeout if the client does not
+			// read it either.
+			reason := fmt.Sprintf("no whole request head within %v", timeout)
+			t.refuseHTTP(c, httpwire.AppendError(nil, 408, reason), 408, reason)
 		}
 	})
 }
