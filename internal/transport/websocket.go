@@ -103,7 +103,7 @@ func (t *Transport) wsHead(c *Conn, in []byte) []byte {
 		if len(ws.head) == 0 {
 			ws.head = append(make([]byte, 0, min(maxHead+1, 2*len(in)+512)), in...)
 		}
-		t.hold(c, cap(ws.head))
+		t.hold(c, cap(ws.head)+c.waitingCap())
 		return nil
 	}
 	rest := buf[n:]
@@ -126,7 +126,7 @@ func (t *Transport) wsHead(c *Conn, in []byte) []byte {
 		rest = append([]byte(nil), rest...) // ws.head is let go next
 	}
 	ws.head = nil
-	t.hold(c, 0)
+	t.hold(c, c.waitingCap())
 	c.opened = true
 	t.h.Opened(c)
 	if len(rest) == 0 {
@@ -235,7 +235,7 @@ func (t *Transport) wsFrames(c *Conn, in []byte) {
 			extra := ws.pending[n:]
 			ws.pending = nil
 			stop(&ws.timer)
-			t.hold(c, 0)
+			t.hold(c, c.waitingCap())
 			if len(extra) > 0 {
 				in = append(append([]byte(nil), extra...), in...)
 			}
@@ -291,7 +291,7 @@ func frameSize(b []byte) int {
 func (t *Transport) wsBegin(c *Conn, in []byte) {
 	ws := c.ws
 	size := max(frameSize(in), len(in)) // ParseFrame checked the length against MaxPayload
-	if !t.hold(c, size) {
+	if !t.hold(c, size+c.waitingCap()) {
 		return
 	}
 	ws.pending = append(make([]byte, 0, size), in...)
@@ -311,7 +311,7 @@ func (t *Transport) wsSize(c *Conn) {
 	ws := c.ws
 	size := frameSize(ws.pending)
 	if size > cap(ws.pending) {
-		if !t.hold(c, size) {
+		if !t.hold(c, size+c.waitingCap()) {
 			return
 		}
 		ws.pending = append(make([]byte, 0, size), ws.pending...)
