@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,4 +104,40 @@ func TestSocketIOClientOverWebSocket(t *testing.T) {
 	sameArgs(t, "user left", bob.Next(wsWait, nodepeer.Event("user left")).Args, `["ann"]`)
 	srv.waitFor(`ann disconnected: client namespace disconnect`, wsWait)
 	srv.checkNoPanic()
+}
+
+// socket.io-client comes back by itself after the server restarts on the
+// same port, as it does with a socket.io server.
+func TestSocketIOClientReconnectsAfterRestart(t *testing.T) {
+	srv := startServer(t)
+	port := srv.httpPort()
+	c := nodepeer.StartClient(t, nodepeer.URL(port), nodepeer.ClientOptions{
+		Transports:        []string{"websocket"},
+		Auth:              map[string]string{"name": "ann"},
+		ReconnectionDelay: 100 * time.Millisecond, ReconnectionDelayMax: 300 * time.Millisecond,
+	})
+	first := c.Next(wsWait, nodepeer.Type("connect"))
+
+	if err := srv.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-srv.done:
+	case <-time.After(wsWait):
+		t.Fatal("the server did not stop on SIGINT")
+	}
+	if l := c.Next(wsWait, nodepeer.Type("disconnect")); l.Reason != "transport close" {
+		t.Fatalf("disconnect on shutdown: %s", l.Raw)
+	}
+
+	// The same port again (SO_REUSEADDR lets it bind at once).
+	srv2 := startServer(t, "-http", "127.0.0.1:"+strconv.Itoa(port))
+	if got := srv2.httpPort(); got != port {
+		t.Fatalf("restarted on port %d, want %d", got, port)
+	}
+	again := c.Next(wsWait, nodepeer.Type("connect"))
+	if again.SID == first.SID {
+		t.Fatalf("the same socket id after a restart: %s", again.Raw)
+	}
+	sameArgs(t, "echo after the restart", c.EmitAck("echo", "back"), `["back"]`)
 }
