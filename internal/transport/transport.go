@@ -284,8 +284,9 @@ func NewPacket(text []byte) *Packet {
 // EncodePacket makes a Packet whose text encode appends (for example
 // wire.AppendEventArgs), written once, in place.
 func EncodePacket(encode func(dst []byte) ([]byte, error)) (*Packet, error) {
-	var room [headroom]byte
-	buf, err := encode(room[:])
+	// Room for a short event up front: growing from nothing would take
+	// three or four allocations on every emit.
+	buf, err := encode(make([]byte, headroom, 96))
 	if err != nil {
 		return nil, err
 	}
