@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,12 +90,33 @@ func TestSocketIOClientOverWebSocket(t *testing.T) {
 	sameArgs(t, "tcp chat at ann", ann.Next(wsWait, nodepeer.Event("chat")).Args, `["tcp","hi from tcp"]`)
 	sameArgs(t, "tcp chat at bob", bob.Next(wsWait, nodepeer.Event("chat")).Args, `["tcp","hi from tcp"]`)
 
-	// Rooms by event: bob in r1 only; his chat reaches nobody outside it.
+	// Rooms by event: ann, bob and the TCP client in r1, both ways.
 	sameArgs(t, "join", bob.EmitAck("join", "r1"), `[["r1"]]`)
 	sameArgs(t, "ann joins", ann.EmitAck("join", "r1"), `[["r1"]]`)
+	if got := tcp.ask(1, "join", `"r1"`); got != `[["r1"]]` {
+		t.Fatalf("TCP join answered %q", got)
+	}
 	bob.EmitAck("chat", "in r1")
 	sameArgs(t, "room chat", ann.Next(wsWait, nodepeer.Event("chat")).Args, `["bob","in r1"]`)
+	if got := tcp.readEvent(); got != `42["chat","bob","in r1"]` {
+		t.Fatalf("TCP client in r1 got %q", got)
+	}
+	if got := tcp.ask(2, "chat", `"r1 from tcp"`); got != `[]` {
+		t.Fatalf("TCP chat answered %q", got)
+	}
+	sameArgs(t, "tcp's room chat at ann", ann.Next(wsWait, nodepeer.Event("chat")).Args, `["tcp","r1 from tcp"]`)
+	sameArgs(t, "tcp's room chat at bob", bob.Next(wsWait, nodepeer.Event("chat")).Args, `["tcp","r1 from tcp"]`)
+	// Out of the room, ann no longer gets its chats.
 	sameArgs(t, "leave", ann.EmitAck("leave", "r1"), `[[]]`)
+	bob.EmitAck("chat", "ann left r1")
+	if got := tcp.readEvent(); got != `42["chat","bob","ann left r1"]` {
+		t.Fatalf("TCP client in r1 got %q", got)
+	}
+	for _, l := range ann.Seen(nodepeer.Event("chat")) {
+		if strings.Contains(l.Raw, "ann left r1") {
+			t.Fatalf("ann got a chat of a room she left: %s", l.Raw)
+		}
+	}
 
 	// Leaving on purpose: the others hear "user left".
 	ann.Send(nodepeer.Command{Disconnect: true})
