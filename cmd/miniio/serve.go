@@ -419,6 +419,9 @@ func logHooks(o *server.ServerOptions, srv **server.Server, log *logger, showWir
 			log.line(line)
 		})
 	}
+	o.OnHTTPRefused = func(fd int, peer string, status int, reason string) {
+		log.line(color.RedString("fd %d (%s) HTTP %d", fd, peer, status) + ": " + safe(reason))
+	}
 	o.OnClose = func(s *server.Socket, reason string) {
 		if name, ok := names[s]; ok {
 			delete(names, s)

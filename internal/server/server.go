@@ -125,6 +125,11 @@ type ServerOptions struct {
 	// package transport). fd is the connection's descriptor.
 	OnHTTP           func(fd int, sent bool, head []byte)
 	OnWebSocketFrame func(fd int, sent bool, f websocket.Frame)
+	// OnHTTPRefused is called for every HTTP request answered with an
+	// error instead of a WebSocket (a wrong path, transport=polling, a
+	// request head too slow or too large): such a connection never
+	// becomes a Socket, so OnOpen and OnClose do not see it.
+	OnHTTPRefused func(fd int, peer string, status int, reason string)
 }
 
 // DefaultMaxConns and DefaultMaxOutput are the limits ServerOptions falls
@@ -235,6 +240,9 @@ func NewServer(opts ServerOptions) *Server {
 	})
 	if h := srv.opts.OnHTTP; h != nil {
 		srv.tr.SetOnHTTP(func(c *transport.Conn, sent bool, head []byte) { h(c.FD(), sent, head) })
+	}
+	if h := srv.opts.OnHTTPRefused; h != nil {
+		srv.tr.SetOnRefuse(func(c *transport.Conn, status int, reason string) { h(c.FD(), c.Peer(), status, reason) })
 	}
 	if h := srv.opts.OnWebSocketFrame; h != nil {
 		srv.tr.SetOnFrame(func(c *transport.Conn, sent bool, f websocket.Frame) { h(c.FD(), sent, f) })

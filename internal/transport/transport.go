@@ -46,6 +46,10 @@ type Options struct {
 	// frame (its payload unmasked).
 	OnHTTP  func(c *Conn, sent bool, head []byte)
 	OnFrame func(c *Conn, sent bool, f websocket.Frame)
+	// OnRefuse is told of every HTTP request answered with an error
+	// (404, 400, 408, …) instead of a WebSocket: the layer above never
+	// hears of those connections otherwise.
+	OnRefuse func(c *Conn, status int, reason string)
 }
 
 func (o Options) withDefaults() Options {
@@ -346,3 +350,5 @@ func (c *Conn) InputHeld() int {
 func (t *Transport) SetOnHTTP(f func(c *Conn, sent bool, head []byte)) { t.opts.OnHTTP = f }
 
 func (t *Transport) SetOnFrame(f func(c *Conn, sent bool, f websocket.Frame)) { t.opts.OnFrame = f }
+
+func (t *Transport) SetOnRefuse(f func(c *Conn, status int, reason string)) { t.opts.OnRefuse = f }

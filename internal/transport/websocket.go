@@ -149,7 +149,11 @@ func (t *Transport) checkHandshake(req *httpwire.Request) (key string, answer []
 	// Engine.IO's own checks, in its order, with its codes.
 	if tr, _ := q.Get("transport"); tr != "websocket" || q.Count("transport") != 1 {
 		// "polling" too: long-polling is not served yet.
-		return "", engineError(0, "Transport unknown"), 400, "transport " + strconv.Quote(tr)
+		why := "transport " + strconv.Quote(tr) + ": only websocket is served"
+		if tr == "polling" {
+			why += " (long-polling is not, yet)"
+		}
+		return "", engineError(0, "Transport unknown"), 400, why
 	}
 	if _, ok := q.Get("sid"); ok {
 		return "", engineError(1, "Session ID unknown"), 400, "an upgrade of a long-polling session"
@@ -183,6 +187,9 @@ func (t *Transport) refuseHTTP(c *Conn, answer []byte, status int, reason string
 		t.opts.OnHTTP(c, true, answer)
 	}
 	t.note(c, "HTTP %d: %s", status, reason)
+	if t.opts.OnRefuse != nil {
+		t.opts.OnRefuse(c, status, reason)
+	}
 	c.ws.head = nil
 	stop(&c.ws.headTimer)
 	c.closing = true
