@@ -52,7 +52,7 @@ func benchStartServe(t *testing.T, bin string) string {
 	t.Helper()
 	for attempt := 0; attempt < 3; attempt++ {
 		addr := benchFreeAddr(t)
-		cmd := exec.Command(bin, "serve", "-q", "-bench-events", "-addr", addr)
+		cmd := exec.Command(bin, "serve", "-q", "-bench-events", "-addr", addr, "-http", "127.0.0.1:0")
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {

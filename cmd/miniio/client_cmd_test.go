@@ -202,7 +202,7 @@ func cliServe(t *testing.T, bin, addr string, args ...string) (*cliProc, string)
 	if addr == "" {
 		addr = cliFreeAddr(t)
 	}
-	p := cliStart(t, "miniio serve", bin, append([]string{"serve", "-addr", addr}, args...)...)
+	p := cliStart(t, "miniio serve", bin, append([]string{"serve", "-addr", addr, "-http", "127.0.0.1:0"}, args...)...)
 	p.waitFor("listening on " + addr)
 	return p, addr
 }

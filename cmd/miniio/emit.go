@@ -182,7 +182,7 @@ func (cf *clientFlags) auth() map[string]any {
 // the events, or the ack), and a trace line for every PING and PONG would
 // bury it. -trace, -explain and -step turn the trace on; -q off again.
 func (cf *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&cf.addr, "addr", wire.DefaultAddr, "the miniio server: HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070")
+	fs.StringVar(&cf.addr, "addr", wire.DefaultAddr, "the miniio server: HOST:PORT, e.g. 127.0.0.1:7070 or [::1]:7070; or a socket.io server, ws://HOST:PORT (WebSocket, Engine.IO v4)")
 	fs.StringVar(&cf.token, "token", "", "the token, for a server started with -token (sent as 40{\"token\":…})")
 	if fs.Name() != "chat" { // chat has its own, required -name
 		fs.StringVar(&cf.name, "name", "", "who we are: sent in CONNECT as 40{\"name\":…}; the demo server names senders by it")
@@ -208,7 +208,11 @@ func (cf *clientFlags) parse(fs *flag.FlagSet, args []string) (code int, ok bool
 		fmt.Fprintf(os.Stderr, "miniio %s: %v\n", fs.Name(), err)
 		return 2, false
 	}
-	if _, _, err := sys.ParseAddr(cf.addr); err != nil {
+	host, _, err := client.SplitAddr(cf.addr)
+	if err == nil {
+		_, _, err = sys.ParseAddr(host)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "miniio %s: -addr: %v\n", fs.Name(), err)
 		return 2, false
 	}

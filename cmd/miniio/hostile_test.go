@@ -454,11 +454,11 @@ func TestMaxConns(t *testing.T) {
 // clients beyond them wait in the kernel's accept queue while the server
 // does not spin on EMFILE, and are served once descriptors are free.
 func TestOutOfDescriptors(t *testing.T) {
-	// 3 standard + listening socket + epoll + eventfd + the Go runtime's
+	// 3 standard + listening socket (-http "": only the TCP one) + epoll + eventfd + the Go runtime's
 	// own epoll and eventfd (opened at start, see reactor's
 	// startRuntimePoller) = 8 of 13, so a handful of clients fit and the
 	// seven below are more than that.
-	cmd := exec.Command("bash", "-c", `ulimit -n 13 && exec "$0" serve -addr 127.0.0.1:0`, miniioBinary(t))
+	cmd := exec.Command("bash", "-c", `ulimit -n 13 && exec "$0" serve -addr 127.0.0.1:0 -http ""`, miniioBinary(t))
 	srv := runServer(t, cmd)
 	var clients []*rawClient
 	for i := 0; i < 3; i++ {

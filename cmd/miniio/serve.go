@@ -28,6 +28,7 @@ package main
 //
 // Other ways to run it:
 //
+//	./bin/miniio serve -http 127.0.0.1:3000        # socket.io's own clients here (the default; "" for none)
 //	./bin/miniio serve -trace                    # and the socket calls: epoll_wait, accept4, read, writev
 //	./bin/miniio serve -token s3cret             # a CONNECT must carry 40{"token":"s3cret"}
 //	./bin/miniio serve -ping-interval 2s -ping-timeout 1s   # see a stopped client time out (kill -STOP)
@@ -67,6 +68,7 @@ import (
 
 	"socklab/internal/server"
 	"socklab/internal/sys"
+	"socklab/internal/websocket"
 	"socklab/internal/wire"
 )
 
@@ -74,9 +76,22 @@ import (
 // their CLOSE frame within it are cut off.
 const shutdownTimeout = 3 * time.Second
 
+// defaultHTTPAddr is where socket.io's own clients (a browser, Node's
+// socket.io-client) connect: the port of io("http://localhost:3000").
+//
+// Why a second port, and not one port for both kinds of client: a miniio
+// TCP client connects and then waits for the server's OPEN before it
+// says anything, while an HTTP client speaks first (its request line).
+// On one port the server could only tell them apart by waiting to see
+// whether the client speaks, and every TCP client would pay that wait
+// before its OPEN. Two listening sockets cost nothing: the event loop
+// watches both, and it knows which one accepted each connection.
+const defaultHTTPAddr = "127.0.0.1:3000"
+
 func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", wire.DefaultAddr, "where to listen: HOST:PORT (127.0.0.1: this machine only; :7070: every interface)")
+	httpAddr := fs.String("http", defaultHTTPAddr, "where socket.io's own clients connect: HTTP, then WebSocket, at /socket.io/ (\"\": none)")
 	token := fs.String("token", "", "let in only clients whose CONNECT carries this token: 40{\"token\":\"…\"}")
 	var o server.ServerOptions
 	fs.DurationVar(&o.PingInterval, "ping-interval", server.DefaultPingInterval, "how often to send PING")
@@ -86,6 +101,7 @@ func runServe(args []string) int {
 	fs.DurationVar(&o.FrameTimeout, "frame-timeout", server.DefaultFrameTimeout, "how long the rest of a frame may take once its length has come")
 	fs.IntVar(&o.InputBudget, "input-budget", server.DefaultInputBudget, "bytes of unfinished frames held for all clients together; past it the largest holders are closed")
 	fs.IntVar(&o.MaxConns, "max-conns", server.DefaultMaxConns, "the most connections at once (-1: no limit)")
+	fs.DurationVar(&o.HeadTimeout, "head-timeout", server.DefaultHeadTimeout, "how long an HTTP client may take to send its request head")
 	fs.IntVar(&o.MaxOutput, "max-output", server.DefaultMaxOutput, "bytes that may wait to be sent to one client before it is dropped as a slow consumer (-1: no limit)")
 	benchEvents := fs.Bool("bench-events", false, "also answer the benchmark's events (count, count_done, bcast, mem): scripts/bench; mem runs a garbage collection on the loop")
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
@@ -147,11 +163,31 @@ func runServe(args []string) int {
 	if err != nil {
 		bound = *addr
 	}
+	// The second port, for socket.io's own clients (see defaultHTTPAddr
+	// for why it is a second port).
+	httpFD := -1
+	httpBound := ""
+	if *httpAddr != "" {
+		httpFD, err = server.Listen(*httpAddr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, sys.Failure("listen on "+*httpAddr+" (-http)", unwrapErrno(err)))
+			return 1
+		}
+		if httpBound, err = server.BoundAddr(httpFD); err != nil {
+			httpBound = *httpAddr
+		}
+	}
 	log.info("listening on %s (ping every %v, timeout %v; maxPayload %d)", bound, o.PingInterval, o.PingTimeout, srv.Options().MaxPayload)
+	if httpFD >= 0 {
+		log.info("socket.io clients: http://%s/socket.io/ (WebSocket)", httpBound)
+	}
 	// Judged by the address the socket got (getsockname), not by the
 	// flag's text: "localhost:7070" is loopback, "myhost:7070" may not be.
 	if *token == "" && !loopback(bound) {
 		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", bound)
+	}
+	if *token == "" && httpFD >= 0 && !loopback(httpBound) {
+		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", httpBound)
 	}
 
 	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.
@@ -161,7 +197,7 @@ func runServe(args []string) int {
 	})
 
 	// The event loop: epoll_wait, accept4, read, writev, … until Shutdown.
-	if err := srv.Serve(listenFD); err != nil {
+	if err := srv.ServeWithHTTP(listenFD, httpFD); err != nil {
 		fmt.Fprintln(os.Stderr, sys.Failure("event loop", unwrapErrno(err)))
 		return 1
 	}
@@ -383,6 +419,9 @@ func logHooks(o *server.ServerOptions, srv **server.Server, log *logger, showWir
 			log.line(line)
 		})
 	}
+	o.OnHTTPRefused = func(fd int, peer string, status int, reason string) {
+		log.line(color.RedString("fd %d (%s) HTTP %d", fd, peer, status) + ": " + safe(reason))
+	}
 	o.OnClose = func(s *server.Socket, reason string) {
 		if name, ok := names[s]; ok {
 			delete(names, s)
@@ -394,8 +433,30 @@ func logHooks(o *server.ServerOptions, srv **server.Server, log *logger, showWir
 		log.line(color.RedString("fd %d (%s) closed", s.FD(), s.Peer()) + ": " + safe(reason))
 	}
 	if showWire {
+		o.OnHTTP = func(fd int, sent bool, head []byte) {
+			arrow := "←"
+			if sent {
+				arrow = "→"
+			}
+			for i, line := range strings.Split(strings.TrimRight(string(head), "\r\n"), "\r\n") {
+				if i > 0 {
+					arrow = " "
+				}
+				log.line(fmt.Sprintf("fd %d %s %s", fd, arrow, frameText([]byte(line))))
+			}
+		}
+		o.OnWebSocketFrame = func(fd int, sent bool, f websocket.Frame) {
+			arrow := "←"
+			if sent {
+				arrow = "→"
+			}
+			log.line(fmt.Sprintf("fd %d %s %s", fd, arrow, websocket.Describe(f)))
+		}
 		// The TCP frame is the length, then the text: shown as such.
 		o.OnPacket = func(s *server.Socket, sent bool, text []byte) {
+			if s.WebSocket() {
+				return // shown as a WebSocket frame (OnWebSocketFrame)
+			}
 			arrow := "←"
 			if sent {
 				arrow = "→"

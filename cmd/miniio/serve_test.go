@@ -72,11 +72,11 @@ type serveProc struct {
 	err  error // Wait's result, once done is closed
 }
 
-// startServer runs `miniio serve -addr 127.0.0.1:0 ARGS…` and waits for
+// startServer runs `miniio serve -addr 127.0.0.1:0 -http 127.0.0.1:0 ARGS…` and waits for
 // its "listening on" line, which names the port the kernel chose.
 func startServer(t *testing.T, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(miniioBinary(t), append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(miniioBinary(t), append([]string{"serve", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0"}, args...)...)
 	return runServer(t, cmd)
 }
 
@@ -496,7 +496,7 @@ func TestServeListensOnLoopbackByDefault(t *testing.T) {
 		t.Fatalf("wire.DefaultAddr %q: the server must bind loopback unless told otherwise", wire.DefaultAddr)
 	}
 	// Told otherwise, without a token: it says what that means.
-	cmd := exec.Command(miniioBinary(t), "serve", "-addr", "0.0.0.0:0")
+	cmd := exec.Command(miniioBinary(t), "serve", "-addr", "0.0.0.0:0", "-http", "127.0.0.1:0")
 	srv := runServer(t, cmd)
 	srv.waitFor(`warning: listening beyond this machine without -token`, 5*time.Second)
 }
@@ -504,7 +504,7 @@ func TestServeListensOnLoopbackByDefault(t *testing.T) {
 // The warning judges the address the socket was bound to, not the
 // flag's text: "localhost" is loopback.
 func TestServeLocalhostIsLoopback(t *testing.T) {
-	srv := runServer(t, exec.Command(miniioBinary(t), "serve", "-addr", "localhost:0"))
+	srv := runServer(t, exec.Command(miniioBinary(t), "serve", "-addr", "localhost:0", "-http", "127.0.0.1:0"))
 	if !strings.HasPrefix(srv.addr, "127.0.0.1:") && !strings.HasPrefix(srv.addr, "[::1]:") {
 		t.Fatalf("bound to %s", srv.addr)
 	}

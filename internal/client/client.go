@@ -141,6 +141,8 @@ type AnyHandler func(event string, args []json.RawMessage)
 // All its methods are safe to call from any goroutine, handlers included.
 type Client struct {
 	addr   string
+	host   string // host:port, the address without ws://
+	ws     bool   // ws://: WebSocket and Engine.IO v4, as socket.io-client speaks
 	domain int
 	sa     unix.Sockaddr
 	opts   ClientOptions
@@ -174,7 +176,7 @@ type Client struct {
 // clientOutgoing is one emit waiting in the buffer: its frame, ready to
 // write, and its ack id (wire.NoAck when it wants none).
 type clientOutgoing struct {
-	frame []byte
+	text  []byte // the packet's text
 	ackID int
 }
 
@@ -192,14 +194,22 @@ type clientAckResult struct {
 
 // NewClient makes a client for the server at addr (127.0.0.1:7070,
 // [::1]:7070) without connecting yet, so that handlers can be registered
-// before the first event can arrive. Call Connect next.
+// before the first event can arrive. Call Connect next. An address
+// written ws://127.0.0.1:3000 is a socket.io server's (ours with -http,
+// or Node's): the client then speaks WebSocket and Engine.IO v4.
 func NewClient(addr string, opts ClientOptions) (*Client, error) {
-	domain, sa, err := sys.ParseAddr(addr)
+	host, ws, err := SplitAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	domain, sa, err := sys.ParseAddr(host)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		addr:       addr,
+		host:       host,
+		ws:         ws,
 		domain:     domain,
 		sa:         sa,
 		opts:       opts.withDefaults(),
@@ -439,7 +449,7 @@ func (c *Client) Close() error {
 	}
 	if cn := c.cur; cn != nil {
 		cn.deliberate(ReasonIOClientDisconnect)
-		if err := cn.writeAll(goodbyeFrames()); err == nil {
+		if err := cn.writePackets(goodbye()...); err == nil {
 			cn.shutdownWrite()
 			cn.endAfter(2*time.Second, ReasonIOClientDisconnect)
 		} else {
@@ -463,18 +473,18 @@ func (c *Client) emitLocked(event string, ackID int, args []any) error {
 	if c.closing || c.finished {
 		return ErrClientClosed
 	}
-	frame, err := appendFramed(c.scratch[:0], func(b []byte) ([]byte, error) { return wire.AppendEventArgs(b, ackID, event, args...) })
+	text, err := wire.AppendEventArgs(c.scratch[:0], ackID, event, args...)
 	if err != nil {
 		return fmt.Errorf("miniio: emit %q: %w", event, err)
 	}
-	c.scratch = frame[:0] // keep the memory for the next emit
-	if size := len(frame) - wire.HeaderLen; size > c.maxPayload {
+	c.scratch = text[:0] // keep the memory for the next emit
+	if size := len(text); size > c.maxPayload {
 		return fmt.Errorf("miniio: emit %q: packet of %d bytes exceeds the server's maxPayload of %d bytes (the server would close the connection)",
 			event, size, c.maxPayload)
 	}
 
 	if cn := c.cur; cn != nil && !cn.broken {
-		err := cn.writeAll(frame)
+		err := cn.writePackets(text)
 		if err == nil {
 			if a := c.pending[ackID]; ackID != wire.NoAck && a != nil {
 				a.sent = true
@@ -493,7 +503,7 @@ func (c *Client) emitLocked(event string, ackID int, args []any) error {
 	if len(c.outbox) >= c.opts.BufferSize {
 		return ErrBufferFull
 	}
-	c.outbox = append(c.outbox, clientOutgoing{frame: bytes.Clone(frame), ackID: ackID})
+	c.outbox = append(c.outbox, clientOutgoing{text: bytes.Clone(text), ackID: ackID})
 	return nil
 }
 
@@ -539,7 +549,7 @@ func (c *Client) dispatch(p wire.Packet, cn *clientConn) {
 // answer cannot go to a later connection, whose server-side socket never
 // asked the question.
 func (c *Client) sendAck(cn *clientConn, id int, args []any) error {
-	frame, err := appendFramed(nil, func(b []byte) ([]byte, error) { return wire.AppendAckArgs(b, id, args...) })
+	text, err := wire.AppendAckArgs(nil, id, args...)
 	if err != nil {
 		return fmt.Errorf("miniio: ack: %w", err)
 	}
@@ -548,7 +558,7 @@ func (c *Client) sendAck(cn *clientConn, id int, args []any) error {
 	if c.cur != cn || cn.broken {
 		return errors.New("miniio: ack: the connection that asked is gone")
 	}
-	return cn.writeAll(frame)
+	return cn.writePackets(text)
 }
 
 // emitBuiltin delivers one of the built-in events to its handlers.
@@ -631,17 +641,4 @@ func (q *clientQueue) pop() (func(), bool) {
 	q.items[0] = nil
 	q.items = q.items[1:]
 	return fn, true
-}
-
-// appendFramed appends one TCP frame to dst whose packet text the encode
-// function writes (wire.AppendEventArgs, wire.AppendAckArgs): the length
-// prefix is reserved first and filled in after, so the text is written
-// once, in place.
-func appendFramed(dst []byte, encode func([]byte) ([]byte, error)) ([]byte, error) {
-	buf, mark := wire.BeginFrame(dst)
-	buf, err := encode(buf)
-	if err != nil {
-		return dst, err
-	}
-	return wire.EndFrame(buf, mark), nil
 }

@@ -31,6 +31,9 @@ type clientConn struct {
 	fd   int
 	dec  wire.Decoder
 	rbuf []byte
+	wbuf []byte     // the envelope's output, reused (writePackets)
+	wmu  sync.Mutex // one write(2) at a time: the reader answers pings too
+	ws   *clientWS  // the WebSocket envelope; nil for TCP frames
 	pkt  wire.Packet
 	hs   wire.Handshake // from the server's OPEN
 	sid  string         // from the server's CONNECT answer
@@ -79,6 +82,14 @@ func (c *Client) dial() (*clientConn, error) {
 		cn.close()
 		return nil, &DialError{Op: "connect", Addr: c.addr, Err: err}
 	}
+	if c.ws {
+		// HTTP, then WebSocket: GET /socket.io/… Upgrade → 101.
+		cn.ws = &clientWS{}
+		if err := cn.upgrade(c.host); err != nil {
+			cn.close()
+			return nil, &DialError{Op: "websocket", Addr: c.addr, Err: err}
+		}
+	}
 	if err := c.handshake(cn); err != nil {
 		cn.close()
 		return nil, err
@@ -122,7 +133,7 @@ func (c *Client) handshake(cn *clientConn) error {
 	if err != nil {
 		return fail("auth: %v", err)
 	}
-	if err := cn.writeAll(wire.AppendFrame(nil, connect)); err != nil {
+	if err := cn.writePackets(connect); err != nil {
 		return fail("write CONNECT: %s", sys.Describe(err))
 	}
 
@@ -134,7 +145,7 @@ func (c *Client) handshake(cn *clientConn) error {
 		switch {
 		case p.Engine == wire.Ping:
 			cn.startPingTimer()
-			if err := cn.writeAll(wire.AppendFrame(nil, wire.AppendPong(nil))); err != nil {
+			if err := cn.writePackets(wire.AppendPong(nil)); err != nil {
 				return fail("write PONG: %s", sys.Describe(err))
 			}
 			continue
@@ -142,7 +153,7 @@ func (c *Client) handshake(cn *clientConn) error {
 			return fail("the server closed the connection: %s", orDefault(p.Reason, "no reason given"))
 		case p.Engine == wire.Message && p.Socket == wire.ConnectError:
 			// The server says no (a wrong token). Say goodbye properly.
-			cn.writeAll(wire.AppendFrame(nil, wire.AppendClose(nil, "")))
+			cn.writePackets(wire.AppendClose(nil, ""))
 			return &ConnectError{Message: p.Reason}
 		case p.Engine == wire.Message && p.Socket == wire.Connect:
 			cn.sid = sidOf(p.Data)
@@ -181,28 +192,14 @@ func sidOf(data []byte) string {
 // as often as it takes to get one whole frame. The packet's Args and Data
 // point into the read buffer: they are valid until the next call.
 func (cn *clientConn) next() (wire.Packet, error) {
-	for {
-		text, ok, err := cn.dec.Next()
-		if err != nil {
-			return wire.Packet{}, &clientParseError{err}
-		}
-		if ok {
-			if err := cn.pkt.Parse(text); err != nil {
-				return wire.Packet{}, &clientParseError{err}
-			}
-			return cn.pkt, nil
-		}
-		// read(2): blocks until bytes arrive, the server closes (0), or
-		// end() shuts the socket down from another goroutine (also 0).
-		n, err := sys.Read(cn.fd, cn.rbuf)
-		if err != nil {
-			return wire.Packet{}, err
-		}
-		if n == 0 {
-			return wire.Packet{}, io.EOF
-		}
-		cn.dec.Feed(cn.rbuf[:n])
+	text, err := cn.readPacket()
+	if err != nil {
+		return wire.Packet{}, err
 	}
+	if err := cn.pkt.Parse(text); err != nil {
+		return wire.Packet{}, &clientParseError{err}
+	}
+	return cn.pkt, nil
 }
 
 // clientParseError is a frame or packet from the server that breaks the
@@ -222,9 +219,14 @@ func (cn *clientConn) reasonFor(err error) string {
 		return reason
 	}
 	var pe *clientParseError
+	var closed *wsClosed
 	switch {
 	case errors.Is(err, io.EOF):
 		return wire.ReasonTransportClose
+	case errors.As(err, &closed):
+		// The server's close frame: its reason, in socket.io's words
+		// when it gave one ("ping timeout"), else "transport close".
+		return orDefault(closed.reason, wire.ReasonTransportClose)
 	case errors.As(err, &pe):
 		return pe.Error()
 	}

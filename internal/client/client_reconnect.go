@@ -123,7 +123,7 @@ func (c *Client) attach(cn *clientConn) error {
 	defer c.mu.Unlock()
 	if c.closing {
 		cn.deliberate(ReasonIOClientDisconnect)
-		cn.writeAll(goodbyeFrames())
+		cn.writePackets(goodbye()...)
 		cn.close()
 		return ErrClientClosed
 	}
@@ -142,7 +142,7 @@ func (c *Client) flushOutbox(cn *clientConn) {
 	defer c.mu.Unlock()
 	for len(c.outbox) > 0 && c.cur == cn && !cn.broken {
 		o := c.outbox[0]
-		if err := cn.writeAll(o.frame); err != nil {
+		if err := cn.writePackets(o.text); err != nil {
 			// Broken already: the reader will see it, and what is left
 			// waits for the next connection.
 			cn.broken = true
@@ -157,10 +157,9 @@ func (c *Client) flushOutbox(cn *clientConn) {
 	}
 }
 
-// goodbyeFrames is DISCONNECT then CLOSE, written with one write(2).
-func goodbyeFrames() []byte {
-	b := wire.AppendFrame(nil, wire.AppendDisconnect(nil))
-	return wire.AppendFrame(b, wire.AppendClose(nil, ""))
+// goodbye is DISCONNECT then CLOSE, written with one write(2).
+func goodbye() [][]byte {
+	return [][]byte{wire.AppendDisconnect(nil), wire.AppendClose(nil, "")}
 }
 
 // serve is the reader: it reads packets from the live connection until
@@ -180,7 +179,7 @@ func (c *Client) serve(cn *clientConn) (reason string, deliberate bool) {
 		// Tell the server why we hang up, as it would tell us.
 		c.mu.Lock()
 		if !cn.broken {
-			cn.writeAll(wire.AppendFrame(nil, wire.AppendClose(nil, reason)))
+			cn.writePackets(wire.AppendClose(nil, reason))
 		}
 		c.mu.Unlock()
 	}
@@ -197,7 +196,7 @@ func (c *Client) handle(cn *clientConn, p wire.Packet) {
 		cn.startPingTimer()
 		c.mu.Lock()
 		if !cn.broken {
-			if err := cn.writeAll(wire.AppendFrame(nil, wire.AppendPong(nil))); err != nil {
+			if err := cn.writePackets(wire.AppendPong(nil)); err != nil {
 				cn.broken = true
 				cn.end(wire.ReasonTransportError + ": " + sys.Describe(err))
 			}

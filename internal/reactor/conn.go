@@ -20,6 +20,7 @@ type Conn struct {
 
 	loop     *Loop
 	fd       int
+	listenFD int // the listening socket it was accepted on (-1 for a listener)
 	peer     unix.Sockaddr
 	born     uint64   // the turn it was accepted in (see Loop.handle)
 	in       []byte   // input not used yet; nil while there is none
@@ -92,6 +93,11 @@ func (c *Conn) setHeld(held bool) {
 // FD is the connection's descriptor number (after close: the number it
 // had).
 func (c *Conn) FD() int { return c.fd }
+
+// ListenFD is the listening socket the connection was accepted on: a
+// program that listens on two ports (miniio serve: TCP frames and HTTP)
+// tells its connections apart by it.
+func (c *Conn) ListenFD() int { return c.listenFD }
 
 // Peer is the address of the other end, as accept returned it.
 func (c *Conn) Peer() unix.Sockaddr { return c.peer }

@@ -146,7 +146,7 @@ func (l *Loop) Serve(listenFD int) error {
 	if err := l.p.add(listenFD, want); err != nil {
 		return err
 	}
-	c := &Conn{loop: l, fd: listenFD, listener: true, interest: want, born: l.turn}
+	c := &Conn{loop: l, fd: listenFD, listenFD: -1, listener: true, interest: want, born: l.turn}
 	l.put(c)
 	l.listeners = append(l.listeners, c)
 	return nil
@@ -249,17 +249,18 @@ func (l *Loop) accept(lc *Conn) {
 			sys.Close(fd)
 			continue
 		}
-		l.open(fd, peer)
+		l.open(lc.fd, fd, peer)
 	}
 }
 
-// open starts watching a new connection and tells the handler.
-func (l *Loop) open(fd int, peer unix.Sockaddr) {
+// open starts watching a new connection, accepted on listenFD, and tells
+// the handler.
+func (l *Loop) open(listenFD, fd int, peer unix.Sockaddr) {
 	if err := l.p.add(fd, wantRead); err != nil {
 		sys.Close(fd)
 		return
 	}
-	c := &Conn{loop: l, fd: fd, peer: peer, born: l.turn, interest: wantRead}
+	c := &Conn{loop: l, fd: fd, listenFD: listenFD, peer: peer, born: l.turn, interest: wantRead}
 	l.put(c)
 	l.count++
 	l.h.OnOpen(c)

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"socklab/internal/transport"
+	"socklab/internal/websocket"
 	"socklab/internal/wire"
 )
 
@@ -54,6 +55,7 @@ const (
 	// input defences (package transport, input.go).
 	DefaultFrameTimeout = transport.DefaultFrameTimeout
 	DefaultInputBudget  = transport.DefaultInputBudget
+	DefaultHeadTimeout  = transport.DefaultHeadTimeout
 )
 
 // ServerOptions are the server's settings and limits. The zero value means
@@ -125,6 +127,20 @@ type ServerOptions struct {
 	// OnClose is called once for every connection that ends, connected or
 	// not, with the reason (the same text as in its CLOSE frame).
 	OnClose func(s *Socket, reason string)
+
+	// HeadTimeout bounds how long a WebSocket client may take to send its
+	// HTTP request head. Default 10s.
+	HeadTimeout time.Duration
+	// OnHTTP and OnWebSocketFrame show the bytes around the packets of
+	// WebSocket clients: each HTTP head read or written, each frame (see
+	// package transport). fd is the connection's descriptor.
+	OnHTTP           func(fd int, sent bool, head []byte)
+	OnWebSocketFrame func(fd int, sent bool, f websocket.Frame)
+	// OnHTTPRefused is called for every HTTP request answered with an
+	// error instead of a WebSocket (a wrong path, transport=polling, a
+	// request head too slow or too large): such a connection never
+	// becomes a Socket, so OnOpen and OnClose do not see it.
+	OnHTTPRefused func(fd int, peer string, status int, reason string)
 }
 
 // DefaultMaxConns and DefaultMaxOutput are the limits ServerOptions falls
@@ -238,7 +254,17 @@ func NewServer(opts ServerOptions) *Server {
 		InputBudget:  srv.opts.InputBudget,
 		MaxOutput:    srv.opts.MaxOutput,
 		CloseTimeout: closeLinger,
+		HeadTimeout:  srv.opts.HeadTimeout,
 	})
+	if h := srv.opts.OnHTTP; h != nil {
+		srv.tr.SetOnHTTP(func(c *transport.Conn, sent bool, head []byte) { h(c.FD(), sent, head) })
+	}
+	if h := srv.opts.OnHTTPRefused; h != nil {
+		srv.tr.SetOnRefuse(func(c *transport.Conn, status int, reason string) { h(c.FD(), c.Peer(), status, reason) })
+	}
+	if h := srv.opts.OnWebSocketFrame; h != nil {
+		srv.tr.SetOnFrame(func(c *transport.Conn, sent bool, f websocket.Frame) { h(c.FD(), sent, f) })
+	}
 	srv.pingPacket = transport.NewPacket(wire.AppendPing(nil))
 	srv.initHeartbeat()
 	return srv

@@ -47,12 +47,18 @@ func (srv *Server) opened(s *Socket) {
 	if srv.opts.OnOpen != nil {
 		srv.opts.OnOpen(s)
 	}
-	open, _ := wire.AppendOpen(nil, wire.Handshake{
+	hs := wire.Handshake{
 		SID:          s.id,
 		PingInterval: srv.opts.PingInterval,
 		PingTimeout:  srv.opts.PingTimeout,
 		MaxPayload:   srv.opts.MaxPayload,
-	})
+	}
+	if s.c.WebSocket() {
+		// socket.io's clients read the list of upgrades; on a WebSocket
+		// there is nothing to upgrade to.
+		hs.Upgrades = []string{}
+	}
+	open, _ := wire.AppendOpen(nil, hs)
 	s.send(transport.NewPacket(open))
 	timeout := srv.opts.ConnectTimeout
 	s.connectTimer = srv.after(timeout, func() {
@@ -304,7 +310,7 @@ func (s *Socket) closeWith(reason string) {
 	if s.state >= stateClosing {
 		return
 	}
-	s.write(transport.NewPacket(wire.AppendClose(nil, reason)))
+	s.write(transport.ClosePacket(reason))
 	if s.state >= stateClosing {
 		return // the write failed and finished it
 	}

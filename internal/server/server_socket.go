@@ -115,6 +115,10 @@ func (s *Socket) ID() string { return s.id }
 // Peer is the client's address and port, "127.0.0.1:51234".
 func (s *Socket) Peer() string { return s.c.Peer() }
 
+// WebSocket says whether the client came over WebSocket (socket.io's own
+// clients) rather than miniio's TCP frames.
+func (s *Socket) WebSocket() bool { return s.c.WebSocket() }
+
 // FD is the socket's file descriptor in the server process (what the trace
 // and /proc/PID/fd show).
 func (s *Socket) FD() int { return s.c.FD() }

@@ -76,10 +76,19 @@ func (c *Conn) more() *connInput {
 	return c.in
 }
 
-// feed handles the frames in `in`, which continues the connection's
+// feed handles input in the connection's envelope.
+func (t *Transport) feed(c *Conn, in []byte) {
+	if c.ws != nil {
+		t.wsData(c, in)
+		return
+	}
+	t.tcpFeed(c, in)
+}
+
+// tcpFeed handles the frames in `in`, which continues the connection's
 // unfinished frame if it has one, within the connection's budget for
 // this turn.
-func (t *Transport) feed(c *Conn, in []byte) {
+func (t *Transport) tcpFeed(c *Conn, in []byte) {
 	start := t.loop.Now()
 	packets := 0
 	for len(in) > 0 && !c.closing {
@@ -182,7 +191,7 @@ func (t *Transport) fill(c *Conn, in []byte) (frame, rest []byte) {
 // stops reading from it, and asks the loop for another turn.
 func (t *Transport) wait(c *Conn, in []byte) {
 	r := c.more()
-	if !t.hold(c, cap(r.partial)+max(cap(r.waiting), len(in))) {
+	if !t.hold(c, c.unfinished()+max(cap(r.waiting), len(in))) {
 		return
 	}
 	// in may be the end of r.waiting itself (when nextTurn is feeding
@@ -205,10 +214,31 @@ func (t *Transport) nextTurn(c *Conn) {
 		t.feed(c, in)
 		if !c.closing && len(r.waiting) == 0 {
 			r.waiting = nil
-			t.hold(c, cap(r.partial))
+			t.hold(c, c.unfinished())
 			c.link.ResumeReading()
 		}
 	}
+}
+
+// unfinished is the size of the buffer of the frame (or request head) c
+// has not fully received, which the input budget counts.
+func (c *Conn) unfinished() int {
+	n := 0
+	if c.in != nil {
+		n += cap(c.in.partial)
+	}
+	if c.ws != nil {
+		n += cap(c.ws.pending) + cap(c.ws.head)
+	}
+	return n
+}
+
+// waitingCap is the size of the input c keeps for its next turn.
+func (c *Conn) waitingCap() int {
+	if c.in == nil {
+		return 0
+	}
+	return cap(c.in.waiting)
 }
 
 // release lets go of all the input a connection holds; for one that

@@ -15,7 +15,10 @@ import (
 // non-blocking listening socket). ready is called with the loop once it
 // exists, before the first connection: the layer above starts its timers
 // on it. Serve returns when the loop stops.
-func (t *Transport) Serve(listenFD int, ready func(Loop)) error {
+//
+// httpFD, when not -1, is a second listening socket whose clients speak
+// HTTP and then WebSocket (websocket.go).
+func (t *Transport) Serve(listenFD, httpFD int, ready func(Loop)) error {
 	o := t.opts
 	ro := reactor.Options{
 		// The server counts and refuses connections itself, so that the
@@ -40,6 +43,12 @@ func (t *Transport) Serve(listenFD int, ready func(Loop)) error {
 	if err := loop.Serve(listenFD); err != nil {
 		return err
 	}
+	if httpFD >= 0 {
+		if err := loop.Serve(httpFD); err != nil {
+			return err
+		}
+	}
+	t.httpFD = httpFD
 	t.Attach(reactorLoop{loop})
 	ready(t.loop)
 	return loop.Run()
@@ -71,6 +80,11 @@ func (h reactorHandler) OnOpen(rc *reactor.Conn) {
 	// Opened that ends it at once (server full) reaches OnClose with it.
 	c := &Conn{t: h.t, link: reactorLink{rc}, fd: int32(rc.FD()), peer: sys.Addr(rc.Peer())}
 	rc.Context = c
+	if rc.ListenFD() == h.t.httpFD {
+		h.t.openWebSocket(c) // the layer above hears of it after the 101
+		return
+	}
+	c.opened = true
 	h.t.h.Opened(c)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"socklab/internal/websocket"
 	"socklab/internal/wire"
 )
 
@@ -35,6 +36,20 @@ type Options struct {
 	// CloseTimeout bounds how long a closed connection may take to take
 	// its last queued bytes.
 	CloseTimeout time.Duration
+	// HeadTimeout bounds how long a WebSocket client may take to send
+	// its HTTP request head (DefaultHeadTimeout).
+	HeadTimeout time.Duration
+
+	// Hooks for a program that shows the bytes (miniio serve -wire); each
+	// is optional and runs on the loop goroutine. OnHTTP gets each HTTP
+	// request head read and each answer written; OnFrame each WebSocket
+	// frame (its payload unmasked).
+	OnHTTP  func(c *Conn, sent bool, head []byte)
+	OnFrame func(c *Conn, sent bool, f websocket.Frame)
+	// OnRefuse is told of every HTTP request answered with an error
+	// (404, 400, 408, …) instead of a WebSocket: the layer above never
+	// hears of those connections otherwise.
+	OnRefuse func(c *Conn, status int, reason string)
 }
 
 func (o Options) withDefaults() Options {
@@ -46,6 +61,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.InputBudget <= 0 {
 		o.InputBudget = DefaultInputBudget
+	}
+	if o.HeadTimeout <= 0 {
+		o.HeadTimeout = DefaultHeadTimeout
 	}
 	return o
 }
@@ -99,16 +117,17 @@ type Link interface {
 
 // Transport is the set of connections of one server.
 type Transport struct {
-	h     Handler
-	opts  Options
-	loop  Loop
-	input inputBudget
+	h      Handler
+	opts   Options
+	loop   Loop
+	input  inputBudget
+	httpFD int // the listening socket of HTTP and WebSocket clients; -1: none
 }
 
 // New returns a transport that reports to h. It does nothing until
 // Serve (or, in a test, Attach and Open).
 func New(h Handler, opts Options) *Transport {
-	t := &Transport{h: h, opts: opts.withDefaults()}
+	t := &Transport{h: h, opts: opts.withDefaults(), httpFD: -1}
 	t.input.holders = make(map[*Conn]struct{})
 	return t
 }
@@ -131,15 +150,25 @@ type Conn struct {
 	link    Link
 	peer    string
 	in      *connInput // unfinished input (input.go); nil while none
+	ws      *wsState   // the WebSocket envelope (websocket.go); nil for TCP frames
 	fd      int32
+	opened  bool // the layer above knows of it (after the 101, for WebSocket)
 	closing bool // Close or Abort was called, or the loop closed it
 }
 
 // Open starts a connection on link: the loop accepted descriptor fd from
 // peer ("127.0.0.1:51234"). It tells the handler (Opened).
 func (t *Transport) Open(link Link, fd int, peer string) *Conn {
-	c := &Conn{t: t, link: link, fd: int32(fd), peer: peer}
+	c := &Conn{t: t, link: link, fd: int32(fd), peer: peer, opened: true}
 	t.h.Opened(c)
+	return c
+}
+
+// OpenWebSocket starts a connection on link that speaks HTTP first: the
+// handler hears of it (Opened) once the WebSocket handshake is done.
+func (t *Transport) OpenWebSocket(link Link, fd int, peer string) *Conn {
+	c := &Conn{t: t, link: link, fd: int32(fd), peer: peer}
+	t.openWebSocket(c)
 	return c
 }
 
@@ -156,7 +185,18 @@ func (t *Transport) Data(c *Conn, in []byte) int {
 func (t *Transport) Hangup(c *Conn, reason string) {
 	c.closing = true
 	t.release(c)
-	t.h.Closed(c, reason)
+	if c.ws != nil {
+		stop(&c.ws.headTimer)
+		stop(&c.ws.timer)
+		c.ws.pending, c.ws.head = nil, nil
+		if c.ws.endReason != "" {
+			reason = c.ws.endReason
+		}
+	}
+	if c.opened {
+		c.opened = false // once
+		t.h.Closed(c, reason)
+	}
 }
 
 // FD is the connection's descriptor number in the server process (what
@@ -172,15 +212,46 @@ func (c *Conn) OutputLen() int { return c.link.OutputLen() }
 // Closing says whether the connection is on its way out.
 func (c *Conn) Closing() bool { return c.closing }
 
+// WebSocket says whether the connection came over WebSocket (else it
+// speaks miniio's TCP frames).
+func (c *Conn) WebSocket() bool { return c.ws != nil }
+
 // Send queues one packet, in this connection's envelope. The loop keeps
-// the bytes until they are written: p must not change afterwards.
+// the bytes until they are written: p must not change afterwards. Over
+// WebSocket the CLOSE packet (ClosePacket) becomes a close frame with its
+// reason.
 func (c *Conn) Send(p *Packet) error {
-	return c.link.Write(p.tcpFrame())
+	if c.ws == nil {
+		return c.link.Write(p.tcpFrame())
+	}
+	if p.close {
+		if c.ws.closeSent {
+			return nil
+		}
+		code := c.ws.closeCode
+		if code == 0 {
+			code = closeCodeFor(p.reason)
+		}
+		c.ws.closeSent = true
+		frame := websocket.AppendCloseFrame(nil, code, p.reason)
+		c.t.wireFrame(c, frame)
+		return c.link.Write(frame)
+	}
+	frame := p.wsFrame()
+	if c.t.opts.OnFrame != nil {
+		c.t.opts.OnFrame(c, true, websocket.Frame{Fin: true, Opcode: websocket.OpText, Payload: p.Text()})
+	}
+	return c.link.Write(frame)
 }
 
 // Close closes the connection once its queued output is written. No
-// more input is handled.
+// more input is handled. A WebSocket gets a close frame first, if it has
+// not had one.
 func (c *Conn) Close() {
+	if c.ws != nil && c.ws.upgraded {
+		c.wsClose(websocket.CloseNormal, "")
+		return
+	}
 	c.closing = true
 	c.t.release(c)
 	c.link.Close()
@@ -200,6 +271,9 @@ func (c *Conn) Abort() {
 type Packet struct {
 	buf    []byte // headroom, then the text
 	framed bool   // the length is written into the headroom
+	ws     []byte // the text in a WebSocket text frame, made on first use
+	close  bool   // an Engine.IO CLOSE: over WebSocket, a close frame
+	reason string // its reason
 }
 
 // headroom is the room kept in front of a packet's text for its envelope.
@@ -214,12 +288,23 @@ func NewPacket(text []byte) *Packet {
 // EncodePacket makes a Packet whose text encode appends (for example
 // wire.AppendEventArgs), written once, in place.
 func EncodePacket(encode func(dst []byte) ([]byte, error)) (*Packet, error) {
-	var room [headroom]byte
-	buf, err := encode(room[:])
+	// Room for a short event up front: growing from nothing would take
+	// three or four allocations on every emit.
+	buf, err := encode(make([]byte, headroom, 96))
 	if err != nil {
 		return nil, err
 	}
 	return &Packet{buf: buf}, nil
+}
+
+// ClosePacket is the Engine.IO CLOSE packet with a reason,
+// `1{"reason":"ping timeout"}`: on TCP frames as it is, over WebSocket as
+// a close frame carrying the reason (socket.io's clients show a close
+// frame's reason; they would ignore the packet).
+func ClosePacket(reason string) *Packet {
+	p := NewPacket(wire.AppendClose(nil, reason))
+	p.close, p.reason = true, reason
+	return p
 }
 
 // Text is the packet's text, `42["chat","hi"]`.
@@ -227,6 +312,16 @@ func (p *Packet) Text() []byte { return p.buf[headroom:] }
 
 // Len is the length of the text.
 func (p *Packet) Len() int { return len(p.buf) - headroom }
+
+// wsFrame is the packet in one unmasked text frame, made once and shared
+// by every WebSocket receiver.
+func (p *Packet) wsFrame() []byte {
+	if p.ws == nil {
+		text := p.Text()
+		p.ws = websocket.AppendFrame(make([]byte, 0, len(text)+10), true, websocket.OpText, text)
+	}
+	return p.ws
+}
 
 // tcpFrame is the packet in a TCP frame: the length is written into the
 // headroom the first time, and the same bytes serve every TCP receiver.
@@ -249,3 +344,11 @@ func (c *Conn) InputHeld() int {
 	}
 	return c.in.held
 }
+
+// SetOnHTTP and SetOnFrame set the hooks of Options after New: the layer
+// above makes them from its own (they need the connection's descriptor).
+func (t *Transport) SetOnHTTP(f func(c *Conn, sent bool, head []byte)) { t.opts.OnHTTP = f }
+
+func (t *Transport) SetOnFrame(f func(c *Conn, sent bool, f websocket.Frame)) { t.opts.OnFrame = f }
+
+func (t *Transport) SetOnRefuse(f func(c *Conn, status int, reason string)) { t.opts.OnRefuse = f }
