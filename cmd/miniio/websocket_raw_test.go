@@ -233,7 +233,6 @@ func TestWebSocketFrames(t *testing.T) {
 		{"continuation without a start", "\x80\x80\x00\x00\x00\x00", 1002},
 		{"64-bit length past maxPayload", "\x81\xff\x00\x00\x00\x01\x00\x00\x00\x00", 1009},
 		{"invalid UTF-8", "\x81\x82\x00\x00\x00\x00\xc3\x28", 1007},
-		{"binary", "\x82\x82\x00\x00\x00\x0042", 1003},
 	}
 	for _, f := range frames {
 		w := wsDialRaw(t, port)
