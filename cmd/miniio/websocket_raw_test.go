@@ -4,8 +4,8 @@ package main
 
 // The WebSocket side of `miniio serve` on raw sockets, each answer checked
 // byte for byte: the HTTP refusals before any upgrade, and a good
-// session's frames, close handshake included. The hostile suite, with fd and memory
-// checks, builds on these helpers: ws_hostile_test.go.
+// session's frames, close handshake included. The hostile suite, with
+// fd and memory checks, builds on these helpers: ws_hostile_test.go.
 
 import (
 	"bufio"
