@@ -229,15 +229,16 @@ func demo(srv *server.Server, log *logger, bench bool) {
 			out.Emit("chat", prepend(name, args)...)
 			ack()
 		})
-		// shout: everyone, the sender included.
-		s.On("shout", func(args []json.RawMessage, ack func(...any) error) {
-			srv.Emit("shout", prepend(name, args)...)
+		// shout: everyone, the sender included; bytes too, to the
+		// clients whose envelope carries them (WebSocket).
+		s.OnBinary("shout", func(a server.BinaryArgs, ack func(...any) error) {
+			srv.Emit("shout", append([]any{name}, values(a)...)...)
 			ack()
 		})
-		// echo: the arguments come back as the ack. Also the benchmark's
-		// round trip.
-		s.On("echo", func(args []json.RawMessage, ack func(...any) error) {
-			ack(raw(args)...)
+		// echo: the arguments come back as the ack, bytes and all. Also
+		// the benchmark's round trip.
+		s.OnBinary("echo", func(a server.BinaryArgs, ack func(...any) error) {
+			ack(values(a)...)
 		})
 		s.On("join", func(args []json.RawMessage, ack func(...any) error) {
 			if room, ok := roomArg(s, args, ack, log); ok {
@@ -337,6 +338,15 @@ func prepend(name string, args []json.RawMessage) []any {
 	out := make([]any, 0, len(args)+1)
 	out = append(out, name)
 	return append(out, raw(args)...)
+}
+
+// values are a handler's arguments ready to be sent on: as they came
+// for plain JSON, with the bytes put back for a binary event.
+func values(a server.BinaryArgs) []any {
+	if a.Attachments() == nil {
+		return raw(a.Args)
+	}
+	return a.Values()
 }
 
 func raw(args []json.RawMessage) []any {

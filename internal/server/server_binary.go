@@ -50,9 +50,9 @@ import (
 // one handler serves a client whether it sends bytes or not.
 
 // binaryEnvelope is what the server asks of a connection to send binary
-// attachments. Package transport's *Conn gets these two methods with an
-// envelope that carries binary; until then no connection has them, and
-// every connection is text only.
+// attachments. Package transport's *Conn has these two methods
+// (websocket_binary.go): Binary is true over WebSocket, false on TCP
+// frames.
 //
 //   - Binary reports whether the connection's envelope carries binary
 //     messages. It may be called from any goroutine (an Emit checks it

@@ -272,6 +272,7 @@ type Packet struct {
 	buf    []byte // headroom, then the text
 	framed bool   // the length is written into the headroom
 	ws     []byte // the text in a WebSocket text frame, made on first use
+	wsBin  []byte // the bytes in a WebSocket binary frame (SendBinary), made on first use
 	close  bool   // an Engine.IO CLOSE: over WebSocket, a close frame
 	reason string // its reason
 }

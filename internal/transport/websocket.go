@@ -19,9 +19,11 @@ import (
 //	       → 101 Switching Protocols → Opened: the server sends OPEN
 //	bytes  → frames (websocket.ParseFrame: masked, length checked from
 //	         the header alone) → messages (websocket.Assembler) → Packet,
-//	         one packet per text message
-//	out    → one text frame per packet; the CLOSE packet becomes a close
-//	         frame carrying the reason
+//	         one packet per text message; Attachment, one per binary
+//	         message (websocket_binary.go)
+//	out    → one text frame per packet, one binary frame per attachment
+//	         (SendBinary); the CLOSE packet becomes a close frame
+//	         carrying the reason
 //
 // Everything a request or a frame holds counts against the same input
 // budget as the TCP frames, and a frame (or a request head) that stops
@@ -351,8 +353,7 @@ func (t *Transport) wsMessage(c *Conn, msg websocket.Message) {
 	case websocket.OpText:
 		t.h.Packet(c, msg.Payload)
 	case websocket.OpBinary:
-		c.ws.closeCode = websocket.CloseUnsupportedData
-		t.h.Refused(c, wire.ReasonProtocolError+": binary messages are not supported yet")
+		t.wsAttachment(c, msg.Payload) // websocket_binary.go
 	case websocket.OpPing:
 		pong := websocket.AppendFrame(nil, true, websocket.OpPong, msg.Payload)
 		t.wireFrame(c, pong)
