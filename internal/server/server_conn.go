@@ -427,13 +427,11 @@ func (u upcalls) Packet(c *transport.Conn, text []byte) {
 // it for every binary message it receives (a WebSocket binary frame, a
 // long-polling `b` packet decoded from base64), on the loop goroutine,
 // in the order they came among the text packets. data is valid only
-// during the call (it is copied if kept). It is not in transport.Handler
-// yet: the envelope that can carry binary adds
-//
-//	Attachment(c *Conn, data []byte)
-//
-// to that interface and calls it; the server then assembles the binary
-// packet the attachment belongs to (server_binary.go).
+// during the call (it is copied if kept). transport.Handler does not name
+// it: an envelope that can carry binary finds it by a type assertion
+// (internal/transport/websocket_binary.go), so a handler without it keeps
+// refusing binary. The server then assembles the binary packet the
+// attachment belongs to (server_binary.go).
 func (u upcalls) Attachment(c *transport.Conn, data []byte) {
 	srv := u.srv
 	s := c.Context.(*Socket)
