@@ -54,7 +54,7 @@ func OnStopSignal(stop func(sig os.Signal)) {
 func ExitOnStopSignal(stop func(sig os.Signal)) {
 	OnStopSignal(func(sig os.Signal) {
 		runtime.LockOSThread() // stop's calls are the ones made on this thread
-		stopThread.Store(int64(unix.Gettid()))
+		stopThread.Store(threadID())
 		stop(sig)
 		os.Exit(0)
 	})
@@ -68,7 +68,7 @@ var stopThread atomic.Int64
 // ExitOnStopSignal's stop function runs, unless it is that function.
 // It costs one atomic load until then.
 func holdIfExiting() {
-	if tid := stopThread.Load(); tid != 0 && int64(unix.Gettid()) != tid {
+	if tid := stopThread.Load(); tid != 0 && threadID() != tid {
 		select {} // the program is exiting; os.Exit ends this goroutine
 	}
 }
