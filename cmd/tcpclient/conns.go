@@ -15,6 +15,10 @@ package main
 // a socket in the kernel, no goroutine) while it is held. Holding is what
 // makes them concurrent: with -hold 5s every connection is still open
 // when the last one gets its echo, if that takes less than five seconds.
+// On a slow or busy machine it may take longer, and the first ones close
+// before the last ones connect; -together then holds every connection
+// until -hold after the last echo, so all N are open at the same moment
+// however long they took to set up.
 //
 // See: lessons/06-many-clients.md, lessons/07-event-loop.md.
 
@@ -39,6 +43,7 @@ var (
 	connsFlag    = flag.Int("conns", 0, "open N connections at once, each sending one line and checking its echo (0: one connection carrying stdin)")
 	holdFlag     = flag.Duration("hold", 0, "with -conns: keep each connection open this long after its echo")
 	timeoutFlag  = flag.Duration("timeout", 10*time.Second, "with -conns: give up on a connect or an echo after this long")
+	togetherFlag = flag.Bool("together", false, "with -conns and -hold: start every connection's hold after the last echo, so that all are open at once")
 	parallelFlag = flag.Int("parallel", 100, "with -conns: how many connections are being set up at the same moment")
 )
 
@@ -53,6 +58,9 @@ func manyConns(domain int, server unix.Sockaddr) {
 	if n < 0 || hold < 0 || timeout <= 0 || parallel < 1 {
 		sys.Fatalf("-conns and -hold cannot be negative, and -timeout and -parallel must be positive")
 	}
+	if *togetherFlag && hold == 0 {
+		sys.Fatalf("-together holds the connections together: give it a -hold too")
+	}
 	if n > maxConns {
 		// Each one is a descriptor, and a process may have at most about
 		// a million (/proc/sys/fs/nr_open); asking for more is a typo.
@@ -60,7 +68,11 @@ func manyConns(domain int, server unix.Sockaddr) {
 	}
 	r := results{holding: make(chan held, n)}
 	closed := make(chan struct{})
-	go r.closeWhenDue(closed)
+	if *togetherFlag {
+		go r.closeTogether(hold, closed)
+	} else {
+		go r.closeWhenDue(closed)
+	}
 	jobs := make(chan int)
 	var workers sync.WaitGroup
 	for range min(parallel, n) {
@@ -141,6 +153,28 @@ func (r *results) closeWhenDue(done chan struct{}) {
 			}
 		}
 		r.close(h.fd)
+	}
+	close(done)
+}
+
+// closeTogether is -together: it keeps every held connection until the
+// last one is echoed (or has failed), then holds them all for hold more
+// and closes them. Like closeWhenDue it waits with select(2).
+func (r *results) closeTogether(hold time.Duration, done chan struct{}) {
+	var fds []int
+	for h := range r.holding { // closed once every connection is echoed or failed
+		fds = append(fds, h.fd)
+	}
+	tv := unix.NsecToTimeval(int64(hold))
+	for {
+		_, err := unix.Select(0, nil, nil, nil, &tv)
+		if err != unix.EINTR {
+			break
+		}
+		// EINTR: a signal cut the wait short; tv holds the rest
+	}
+	for _, fd := range fds {
+		r.close(fd)
 	}
 	close(done)
 }

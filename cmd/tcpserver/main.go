@@ -244,13 +244,14 @@ func toUpper(p []byte) {
 // socket, traced, and exit 0. The main goroutine is then usually blocked
 // in accept4; closing the descriptor from another thread does not wake
 // it on Linux, so that accept4 never returns: we exit under it (strace
-// shows it "<unfinished ...>"). Connections still open are closed by the
-// kernel when the process exits.
+// shows it "<unfinished ...>"). If it was just between two calls,
+// ExitOnStopSignal keeps it (and every connection's thread) from
+// starting another. Connections still open are closed by the kernel when
+// the process exits.
 func closeOnSignal(listenFD int) {
-	sys.OnStopSignal(func(sig os.Signal) {
+	sys.ExitOnStopSignal(func(sig os.Signal) {
 		sys.Note("%s: closing the listening socket", sys.SignalName(sig))
 		sys.Close(listenFD)
-		os.Exit(0)
 	})
 }
 

@@ -387,11 +387,12 @@ func fromSelf(self, from unix.Sockaddr) bool {
 
 // closeOnSignal makes Ctrl-C (SIGINT) and SIGTERM close the socket,
 // traced, and exit 0. The main goroutine is then blocked in recvfrom and
-// never returns from it (strace shows it "<unfinished ...>").
+// never returns from it (strace shows it "<unfinished ...>"); if it was
+// just between two calls, ExitOnStopSignal keeps it from starting the
+// next one on the closed descriptor.
 func closeOnSignal(fd int) {
-	sys.OnStopSignal(func(sig os.Signal) {
+	sys.ExitOnStopSignal(func(sig os.Signal) {
 		sys.Note("%s: closing the socket", sys.SignalName(sig))
 		sys.Close(fd)
-		os.Exit(0)
 	})
 }

@@ -223,12 +223,13 @@ func failf(format string, args ...any) {
 
 // closeOnSignal makes Ctrl-C (SIGINT) and SIGTERM close the socket,
 // traced, remove the socket file, and exit 0. The main goroutine is then
-// usually blocked in accept4 or recvmsg and never returns from it.
+// usually blocked in accept4 or recvmsg and never returns from it; if it
+// was just between two calls, ExitOnStopSignal keeps it from starting the
+// next one on the closed descriptor.
 func closeOnSignal(fd int) {
-	sys.OnStopSignal(func(sig os.Signal) {
+	sys.ExitOnStopSignal(func(sig os.Signal) {
 		sys.Note("%s: closing the socket", sys.SignalName(sig))
 		sys.Close(fd)
 		removeSocketFile()
-		os.Exit(0)
 	})
 }

@@ -85,6 +85,7 @@ func Describe(err error) string {
 // on an error: a learner gets the errno as strace names it and a next
 // step, never a Go stack trace.
 func Fatal(what string, err error) {
+	holdIfExiting() // a call that failed because the stop closed its socket: the stop's exit 0 wins
 	fmt.Fprintln(os.Stderr, Failure(what, err))
 	os.Exit(1)
 }

@@ -244,6 +244,7 @@ var (
 // the kernel anyway), and one that hands the work to an event loop (the
 // miniio server) lets the loop go on once it has.
 func pause(name, args string, fd int) {
+	holdIfExiting() // no new call once the program exits on a signal
 	if !stepping || stopping.Load() {
 		return
 	}

@@ -3,6 +3,7 @@ package sys
 import (
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 
@@ -34,6 +35,42 @@ func OnStopSignal(stop func(sig os.Signal)) {
 		stop(sig)
 		close(stopDone)
 	}()
+}
+
+// ExitOnStopSignal is OnStopSignal for a program that ends with its stop
+// function: stop closes what it must (traced), then the program exits 0.
+//
+// Closing a socket in one thread while another thread uses it is a race
+// (close(2): "probably unwise"). Usually the main goroutine is blocked
+// in accept4 or recvfrom, and stays blocked: Linux does not wake a call
+// whose descriptor another thread closes, and we exit under it (strace
+// shows it "<unfinished ...>"). But on a busy machine the signal can
+// come just after a call returned and before the next one started; that
+// next call would then meet the closed descriptor, fail with EBADF, and
+// print it, or even make the program exit 1 with it. So from the moment
+// the signal arrives until the exit, only stop's own calls go on: any
+// other goroutine about to make a traced call, print a line or give up
+// with Fatal waits where it is, and the exit ends it there.
+func ExitOnStopSignal(stop func(sig os.Signal)) {
+	OnStopSignal(func(sig os.Signal) {
+		runtime.LockOSThread() // stop's calls are the ones made on this thread
+		stopThread.Store(threadID())
+		stop(sig)
+		os.Exit(0)
+	})
+}
+
+// stopThread is the thread running ExitOnStopSignal's stop function, 0
+// before the signal.
+var stopThread atomic.Int64
+
+// holdIfExiting parks the calling goroutine for good once
+// ExitOnStopSignal's stop function runs, unless it is that function.
+// It costs one atomic load until then.
+func holdIfExiting() {
+	if tid := stopThread.Load(); tid != 0 && threadID() != tid {
+		select {} // the program is exiting; os.Exit ends this goroutine
+	}
 }
 
 // SignalName is the signal's name as strace and kill -l spell it:

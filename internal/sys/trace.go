@@ -145,8 +145,12 @@ var (
 	printedN uint64                 // how many tickets are printed (under outMu)
 )
 
-// ticket reserves the next place in the trace.
-func ticket() uint64 { return tickets.Add(1) - 1 }
+// ticket reserves the next place in the trace. While a program exits on
+// a stop signal, only the stop function gets one (see ExitOnStopSignal).
+func ticket() uint64 {
+	holdIfExiting()
+	return tickets.Add(1) - 1
+}
 
 // printAt prints s in ticket t's place, after every earlier ticket's.
 func printAt(t uint64, s string) {
