@@ -110,6 +110,9 @@ func (t *Transport) wsHead(c *Conn, in []byte) []byte {
 	if t.opts.OnHTTP != nil {
 		t.opts.OnHTTP(c, false, buf[:n])
 	}
+	if t.route(c, &req, rest) { // long-polling, upgrades, pages (polling.go)
+		return nil
+	}
 	key, answer, status, reason := t.checkHandshake(&req)
 	if answer != nil {
 		t.refuseHTTP(c, answer, status, reason)
@@ -349,6 +352,10 @@ func (t *Transport) wsRefuse(c *Conn, err error) {
 func (t *Transport) wsMessage(c *Conn, msg websocket.Message) {
 	switch msg.Opcode {
 	case websocket.OpText:
+		if c.probe != nil && !c.opened { // polling.go
+			t.pollProbe(c, msg.Payload)
+			return
+		}
 		t.h.Packet(c, msg.Payload)
 	case websocket.OpBinary:
 		c.ws.closeCode = websocket.CloseUnsupportedData
