@@ -266,9 +266,17 @@ func (t *Transport) answer(c *Conn, status int, ctype string, body []byte) {
 	if t.opts.OnHTTP != nil {
 		t.opts.OnHTTP(c, true, out)
 	}
-	c.link.Write(out)
+	err := c.link.Write(out)
 	stop(&hx.timer)
 	c.hx = nil
+	if err != nil {
+		// Past the loop's hard cap on queued output: a client that sends
+		// requests and never reads their answers.
+		c.closing = true
+		t.release(c)
+		c.link.Abort()
+		return
+	}
 	if !hx.keepAlive {
 		c.closing = true
 		t.release(c)
