@@ -264,7 +264,11 @@ func (t *Transport) answer(c *Conn, status int, ctype string, body []byte) {
 	}
 	out := httpwire.AppendResponse(nil, status, headers, body)
 	if t.opts.OnHTTP != nil {
-		t.opts.OnHTTP(c, true, out)
+		shown := out
+		if len(body) > 1024 { // a page: its head is the news
+			shown = out[:len(out)-len(body)]
+		}
+		t.opts.OnHTTP(c, true, shown)
 	}
 	err := c.link.Write(out)
 	stop(&hx.timer)
