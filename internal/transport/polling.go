@@ -109,9 +109,6 @@ type httpExchange struct {
 	early     []byte // bytes that came while the GET waited (a pipelined request)
 }
 
-// sessionOf returns the session a *Conn made by the transport stands for.
-func (c *Conn) sessionOf() *pollSession { return c.poll }
-
 // Polling says whether the connection is a long-polling session (also
 // after its upgrade to WebSocket: the layer above keeps the same *Conn).
 func (c *Conn) Polling() bool { return c.poll != nil }
@@ -174,26 +171,23 @@ func (t *Transport) route(c *Conn, req *httpwire.Request, rest []byte) bool {
 	case transport != "polling":
 		return false // a WebSocket handshake, or Transport unknown
 	}
-	why := ""
-	switch {
-	case q.Count("transport") != 1 || q.Count("sid") > 1:
-		why = "transport and sid may each appear once"
-	case func() bool { v, _ := q.Get("EIO"); return v != "4" }():
-		v, _ := q.Get("EIO")
-		t.pollRefuse(c, origin, 5, "Unsupported protocol version", "EIO "+strconv.Quote(v))
-		return true
-	}
-	if why != "" {
-		t.pollRefuse(c, origin, 3, "Bad request", why)
+	// Engine.IO's checks, in its order: a session's requests by their
+	// sid; a handshake by its method, then its protocol version.
+	if q.Count("transport") != 1 || q.Count("sid") > 1 {
+		t.pollRefuse(c, origin, 3, "Bad request", "transport and sid may each appear once")
 		return true
 	}
 	if !hasSID {
-		if req.Method != "GET" {
+		v, _ := q.Get("EIO")
+		switch {
+		case req.Method != "GET":
 			t.pollRefuse(c, origin, 2, "Bad handshake method", req.Method+" cannot open a session")
-			return true
+		case v != "4":
+			t.pollRefuse(c, origin, 5, "Unsupported protocol version", "EIO "+strconv.Quote(v))
+		default:
+			t.httpBegin(c, req, rest)
+			t.pollOpen(c)
 		}
-		t.httpBegin(c, req, rest)
-		t.pollOpen(c)
 		return true
 	}
 	sess := t.sessions[sid]
@@ -329,7 +323,7 @@ func (t *Transport) pollOpen(c *Conn) {
 	t.sessions[sess.sid] = sess
 	c.hx.sess = sess
 	sess.get = c
-	t.note(c, "long-polling session %s opened", sess.sid)
+	t.note(c, "a long-polling session opened")
 	t.h.Opened(sc) // OPEN is queued, and goes out as the answer
 	if sess.get == c && len(sess.queue) > 0 {
 		t.pollFlush(sess)
@@ -427,7 +421,10 @@ func (t *Transport) pollPayload(c *Conn, hx *httpExchange) {
 		}
 		return
 	}
-	if sess.state == sessionPolling || sess.state == sessionUpgraded && sess.probe == nil {
+	// Delivered after an upgrade too: a POST sent before UPGRADE may be
+	// read after it (the client waits for it before it upgrades, but the
+	// server may read the two connections in either order).
+	if sess.state == sessionPolling || sess.state == sessionUpgraded {
 		sc := sess.conn
 		for _, p := range packets {
 			if sc.closing {
@@ -581,7 +578,7 @@ func (t *Transport) pollEnd(sess *pollSession, reason string) {
 	}
 	sc := sess.conn
 	sc.closing = true
-	t.note(sc, "long-polling session %s ended: %s", sess.sid, reason)
+	t.note(sc, "a long-polling session ended: %s", reason)
 	t.loop.Post(func() {
 		if sc.opened {
 			sc.opened = false
@@ -659,7 +656,7 @@ func (t *Transport) upgradeRequest(c *Conn, req *httpwire.Request, q httpwire.Qu
 	t.hold(c, c.waitingCap())
 	c.probe = sess
 	sess.probe = c
-	t.note(c, "WebSocket for long-polling session %s: probing", sess.sid)
+	t.note(c, "a WebSocket for a long-polling session: probing")
 	if len(rest) > 0 {
 		t.wsFrames(c, rest)
 	}
@@ -702,7 +699,7 @@ func (t *Transport) pollUpgrade(c *Conn, sess *pollSession) {
 	sc.link, sc.ws, sc.fd, sc.peer = c.link, c.ws, c.fd, c.peer
 	c.Context = sc.Context
 	c.opened = true
-	t.note(c, "long-polling session %s upgraded to WebSocket", sess.sid)
+	t.note(c, "a long-polling session upgraded to WebSocket")
 	queue := sess.queue
 	sess.queue, sess.queued = nil, 0
 	for _, o := range queue {
