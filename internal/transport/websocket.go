@@ -151,11 +151,8 @@ func (t *Transport) checkHandshake(req *httpwire.Request) (key string, answer []
 	}
 	// Engine.IO's own checks, in its order, with its codes.
 	if tr, _ := q.Get("transport"); tr != "websocket" || q.Count("transport") != 1 {
-		// "polling" too: long-polling is not served yet.
-		why := "transport " + strconv.Quote(tr) + ": only websocket is served"
-		if tr == "polling" {
-			why += " (long-polling is not, yet)"
-		}
+		// (long-polling, and an upgrade with a sid, are route's: polling.go)
+		why := "transport " + strconv.Quote(tr) + ": only polling and websocket are served"
 		return "", engineError(0, "Transport unknown"), 400, why
 	}
 	if _, ok := q.Get("sid"); ok {
