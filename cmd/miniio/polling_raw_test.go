@@ -142,6 +142,16 @@ func TestPollingRefusals(t *testing.T) {
 	if _, _, body := w.pollRequest("GET", pollPath+"&sid="+sid, ""); body != `431["still"]` {
 		t.Fatalf("GET on the first session: %q, want the echo's ack", body)
 	}
+	// Two requests in one write (HTTP pipelining): answered in order.
+	post := `422["echo","piped"]`
+	w.write("POST " + pollPath + "&sid=" + sid + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(post)) + "\r\n\r\n" + post +
+		"GET " + pollPath + "&sid=" + sid + " HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, body := w.answer(); body != "ok" {
+		t.Fatalf("the pipelined POST got %q", body)
+	}
+	if _, body := w.answer(); body != `432["piped"]` {
+		t.Fatalf("the pipelined GET got %q", body)
+	}
 	srv.checkNoPanic()
 }
 

@@ -284,7 +284,17 @@ func (t *Transport) answer(c *Conn, status int, ctype string, body []byte) {
 	t.hold(c, 0)
 	t.idle(c)
 	if len(hx.early) > 0 {
-		t.feed(c, hx.early) // a pipelined request
+		// A pipelined request: it becomes the start of the next head,
+		// read on the loop's next turn, not now (answer may run inside a
+		// handler of the layer above, which must not be re-entered).
+		// Bytes that come meanwhile go behind it, in order.
+		c.ws.head = hx.early
+		t.hold(c, cap(c.ws.head))
+		t.loop.Post(func() {
+			if !c.closing && c.hx == nil && !c.ws.upgraded && len(c.ws.head) > 0 {
+				t.wsData(c, []byte{})
+			}
+		})
 	}
 }
 
