@@ -457,11 +457,7 @@ func (t *Transport) pollPayload(c *Conn, hx *httpExchange) {
 type attacher interface{ Attachment(c *Conn, data []byte) }
 
 func (t *Transport) attachment(c *Conn, data []byte) {
-	h := t.h
-	if g, ok := h.(openedOnly); ok {
-		h = g.Handler
-	}
-	if a, ok := h.(attacher); ok {
+	if a, ok := t.h.(attacher); ok { // openedOnly is one
 		a.Attachment(c, data)
 		return
 	}
@@ -730,6 +726,25 @@ func (t *Transport) pollUpgrade(c *Conn, sess *pollSession) {
 type openedOnly struct {
 	Handler
 	t *Transport
+}
+
+// Attachment passes a binary message up when the layer above takes
+// them and knows the connection: a WebSocket still probing a session is
+// closed instead (1003), and a layer that takes no binary ends the
+// connection as unsupported data.
+func (g openedOnly) Attachment(c *Conn, data []byte) {
+	a, ok := g.Handler.(attacher)
+	switch {
+	case !c.opened && c.ws != nil && c.ws.upgraded:
+		c.wsClose(websocket.CloseUnsupportedData, "binary before UPGRADE")
+	case !ok || !c.opened:
+		if c.ws != nil {
+			c.ws.closeCode = websocket.CloseUnsupportedData
+		}
+		g.Refused(c, wire.ReasonProtocolError+": binary messages are not taken here")
+	default:
+		a.Attachment(c, data)
+	}
 }
 
 func (g openedOnly) Refused(c *Conn, reason string) {
