@@ -34,14 +34,18 @@ func (errTextOnly) Error() string {
 }
 
 // Binary says whether the connection's envelope carries binary messages:
-// true for WebSocket, false for TCP frames. It is fixed when the
-// connection is made, so any goroutine may ask.
-func (c *Conn) Binary() bool { return c.ws != nil }
+// true for WebSocket and long-polling (binary rides there as "b" + base64),
+// false for TCP frames. It is fixed when the connection is made (a polling
+// session that upgrades stays binary-capable), so any goroutine may ask.
+func (c *Conn) Binary() bool { return c.poll != nil || c.ws != nil }
 
 // SendBinary queues p's bytes (p.Text) as one binary message. As with
 // Send, the bytes are kept, not copied, and the frame is made once for
 // all the receivers of p.
 func (c *Conn) SendBinary(p *Packet) error {
+	if c.poll != nil && c.link == nil {
+		return c.pollSendBinary(p) // still on long-polling: "b" + base64 in the next payload
+	}
 	if c.ws == nil {
 		return errTextOnly{}
 	}
