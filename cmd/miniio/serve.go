@@ -34,6 +34,7 @@ package main
 //	./bin/miniio serve -ping-interval 2s -ping-timeout 1s   # see a stopped client time out (kill -STOP)
 //	./bin/miniio serve -max-payload 100          # see a long message refused
 //	./bin/miniio serve -q -bench-events          # errors only, and the benchmark's events
+//	./bin/miniio serve -conformance              # as socket.io's official protocol suites expect (conformanceHandlers)
 //
 // Watch:
 //
@@ -108,7 +109,8 @@ func runServe(args []string) int {
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
 	showWire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
 	httpSetup := httpFlags(fs) // -cors, -client-bundle: long-polling's page and origins
-	sys.RegisterFlags(fs)      // -q, -explain, -step, -color
+	conformance := fs.Bool("conformance", false, "start as socket.io's official conformance suites expect: ping 300ms/200ms, maxPayload 1000000, connect timeout 1s, their handlers on / and /custom instead of the demo's")
+	sys.RegisterFlags(fs) // -q, -explain, -step, -color
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: miniio serve [-addr 127.0.0.1:7070] [-token T] [-wire] [-trace] [-q] [limits]\n\n"+
 			"The demo server: chat, echo, join, leave, shout (and with -bench-events the benchmark's events).\n\nFlags:\n")
@@ -127,6 +129,9 @@ func runServe(args []string) int {
 	if err := sys.Configure(); err != nil {
 		fmt.Fprintf(os.Stderr, "miniio serve: %v\n", err)
 		return 2
+	}
+	if *conformance {
+		o.PingInterval, o.PingTimeout, o.MaxPayload, o.ConnectTimeout = conformancePingInterval, conformancePingTimeout, conformanceMaxPayload, conformanceConnectTimeout
 	}
 	if msg := checkLimits(o); msg != "" {
 		fmt.Fprintf(os.Stderr, "miniio serve: %s\n", msg)
@@ -152,7 +157,11 @@ func runServe(args []string) int {
 	if *token != "" {
 		srv.Use(server.TokenAuth(*token))
 	}
-	demo(srv, log, *benchEvents)
+	if *conformance {
+		conformanceHandlers(srv)
+	} else {
+		demo(srv, log, *benchEvents)
+	}
 	if logConnection != nil {
 		srv.OnConnection(logConnection)
 	}
@@ -299,6 +308,62 @@ func demo(srv *server.Server, log *logger, bench bool) {
 			ack(map[string]uint64{"rss": rss(&m), "heap": m.HeapAlloc})
 		})
 	})
+}
+
+// The conformance profile (-conformance): the server socket.io's own
+// protocol suites test, the test-suite/ folders of the
+// socketio/socket.io-protocol and socketio/engine.io-protocol
+// repositories. They expect it on http://localhost:3000 (-http's default)
+// with these timings, and these handlers, which their READMEs give in
+// JavaScript:
+//
+//	io.on("connection", socket => {
+//	  socket.emit("auth", socket.handshake.auth);
+//	  socket.on("message", (...args) => socket.emit("message-back", ...args));
+//	  socket.on("message-with-ack", (...args) => { const ack = args.pop(); ack(...args); });
+//	});
+//	io.of("/custom").on("connection", socket => socket.emit("auth", socket.handshake.auth));
+//
+// cmd/miniio/conformance_test.go checks the same behaviours in Go.
+const (
+	conformancePingInterval   = 300 * time.Millisecond
+	conformancePingTimeout    = 200 * time.Millisecond
+	conformanceMaxPayload     = 1000000
+	conformanceConnectTimeout = time.Second
+	authDelay                 = 10 * time.Millisecond // see conformanceHandlers
+)
+
+// conformanceHandlers registers the suites' handlers, in place of the
+// demo's. OnBinary handlers run for plain events too, so one handler
+// echoes arguments whether they carry bytes or not.
+func conformanceHandlers(srv *server.Server) {
+	// socket.handshake.auth is {} when the CONNECT carried nothing.
+	//
+	// "auth" leaves a few milliseconds after the CONNECT answer, not in
+	// the same write. The suites' client (Node's ws 8.5) fires every
+	// message of one read at once, and a suite that awaits the CONNECT
+	// answer before it listens for the next message misses an "auth"
+	// that came in the same read. Node's socket.io never writes the two
+	// together (engine.io waits for one write's callback before the
+	// next); our loop flushes all of a turn's output in one writev, so
+	// the emit waits. Emit is safe from the timer's goroutine.
+	auth := func(s *server.Socket) {
+		a := s.Auth()
+		if a == nil {
+			a = json.RawMessage(`{}`)
+		}
+		time.AfterFunc(authDelay, func() { s.Emit("auth", a) })
+	}
+	srv.OnConnection(func(s *server.Socket) {
+		auth(s)
+		s.OnBinary("message", func(a server.BinaryArgs, _ func(...any) error) {
+			s.Emit("message-back", a.Values()...)
+		})
+		s.OnBinary("message-with-ack", func(a server.BinaryArgs, ack func(...any) error) {
+			ack(a.Values()...)
+		})
+	})
+	srv.Of("/custom").OnConnection(auth)
 }
 
 // nameOf is the name the client gave in CONNECT's auth,
