@@ -159,6 +159,7 @@ func runServe(args []string) int {
 	}
 	if *conformance {
 		conformanceHandlers(srv)
+		srv.ServeEngineIOEcho(engineIOEchoPath)
 	} else {
 		demo(srv, log, *benchEvents)
 	}
@@ -195,6 +196,9 @@ func runServe(args []string) int {
 	log.info("listening on %s (ping every %v, timeout %v; maxPayload %d)", bound, o.PingInterval, o.PingTimeout, srv.Options().MaxPayload)
 	if httpFD >= 0 {
 		log.info("socket.io clients: http://%s/socket.io/ (WebSocket)", httpBound)
+		if *conformance {
+			log.info("Engine.IO echo: http://%s%s", httpBound, engineIOEchoPath)
+		}
 	}
 	// Judged by the address the socket got (getsockname), not by the
 	// flag's text: "localhost:7070" is loopback, "myhost:7070" may not be.
@@ -331,6 +335,10 @@ const (
 	conformanceMaxPayload     = 1000000
 	conformanceConnectTimeout = time.Second
 	authDelay                 = 10 * time.Millisecond // see conformanceHandlers
+
+	// engine.io-protocol's suite talks to a bare Engine.IO server that
+	// sends every message back, at Engine.IO's default path.
+	engineIOEchoPath = "/engine.io/"
 )
 
 // conformanceHandlers registers the suites' handlers, in place of the

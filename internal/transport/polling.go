@@ -137,7 +137,7 @@ func newSID() string {
 // the head in buf.
 func (t *Transport) route(c *Conn, req *httpwire.Request, rest []byte) bool {
 	origin, _ := req.Header("Origin")
-	if req.Path() != "/socket.io/" || (req.Method == "GET" && req.RawQuery() == "") {
+	if !t.enginePath(c, req.Path()) || (req.Method == "GET" && req.RawQuery() == "") {
 		if t.http.Page == nil || (req.Method != "GET" && req.Method != "HEAD") {
 			return false
 		}
@@ -325,7 +325,7 @@ func (t *Transport) pollOpen(c *Conn) {
 	for t.sessions[sess.sid] != nil {
 		sess.sid = newSID()
 	}
-	sc := &Conn{t: t, fd: c.fd, peer: c.peer, poll: sess, opened: true}
+	sc := &Conn{t: t, fd: c.fd, peer: c.peer, poll: sess, opened: true, echo: c.echo}
 	sess.conn = sc
 	if t.sessions == nil {
 		t.sessions = make(map[string]*pollSession)

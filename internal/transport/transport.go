@@ -125,6 +125,7 @@ type Transport struct {
 
 	http     HTTPOptions             // long-polling, CORS, pages (polling.go)
 	sessions map[string]*pollSession // long-polling sessions by sid (polling.go)
+	echo     *echoConfig             // the Engine.IO echo endpoint, when served (echo.go)
 }
 
 // New returns a transport that reports to h. It does nothing until
@@ -158,6 +159,7 @@ type Conn struct {
 	poll    *pollSession  // the long-polling session this Conn stands for (polling.go)
 	hx      *httpExchange // the HTTP request c is answering itself (polling.go)
 	probe   *pollSession  // the session this WebSocket takes over (polling.go)
+	echo    bool          // its request came to the Engine.IO echo endpoint (echo.go)
 	fd      int32
 	opened  bool // the layer above knows of it (after the 101, for WebSocket)
 	closing bool // Close or Abort was called, or the loop closed it

@@ -143,7 +143,7 @@ func (t *Transport) wsHead(c *Conn, in []byte) []byte {
 // checkHandshake decides whether the request opens an Engine.IO session
 // on a WebSocket. A refusal comes back as the whole HTTP answer.
 func (t *Transport) checkHandshake(req *httpwire.Request) (key string, answer []byte, status int, reason string) {
-	if req.Path() != "/socket.io/" {
+	if req.Path() != "/socket.io/" && !t.isEcho(req.Path()) {
 		msg := "nothing here but /socket.io/"
 		return "", httpwire.AppendError(nil, 404, msg), 404, msg
 	}
