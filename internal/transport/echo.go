@@ -130,7 +130,7 @@ func (r echoRouter) Attachment(c *Conn, data []byte) {
 	}
 	p := NewPacket(data)
 	if e.c.poll != nil && e.c.link == nil {
-		e.c.pollSend(p, true) // still polling: `b` + base64 in the next payload
+		e.c.pollSendBinary(p) // still polling: `b` + base64 in the next payload
 		return
 	}
 	e.c.SendBinary(p)
