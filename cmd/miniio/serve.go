@@ -106,6 +106,7 @@ func runServe(args []string) int {
 	benchEvents := fs.Bool("bench-events", false, "also answer the benchmark's events (count, count_done, bcast, mem): scripts/bench; mem runs a garbage collection on the loop")
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
 	showWire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
+	traceStreamOn := fs.Bool("trace-stream", false, "stream the trace to pages on the /trace namespace (loopback clients, or holders of -token): the chat page's ?trace=1")
 	sys.RegisterFlags(fs) // -q, -explain, -step, -color
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: miniio serve [-addr 127.0.0.1:7070] [-token T] [-wire] [-trace] [-q] [limits]\n\n"+
@@ -142,7 +143,16 @@ func runServe(args []string) int {
 	if !quiet {
 		logConnection = logHooks(&o, &srv, log, *showWire)
 	}
+	// -trace-stream: the trace, live, on /trace (tracestream.go).
+	var traceStream *traceStream
+	if *traceStreamOn {
+		traceStream = newTraceStream(&o, *token)
+	}
 	srv = server.NewServer(o)
+	if traceStream != nil {
+		traceStream.attach(srv)
+		log.info("trace stream: namespace %s, for %s", traceNamespace, map[bool]string{true: "holders of -token", false: "clients on this machine"}[*token != ""])
+	}
 	if *token != "" {
 		srv.Use(server.TokenAuth(*token))
 	}
