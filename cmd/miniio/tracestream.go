@@ -85,8 +85,10 @@ type traceStream struct {
 type traceViewer struct {
 	s        *server.Socket
 	v        *tracestream.Viewer
-	inFlight bool   // a batch waits for its ack
-	lost0    uint64 // the tap's drop count when the viewer joined
+	inFlight bool           // a batch waits for its ack
+	lost0    uint64         // the tap's drop count when the viewer joined
+	chat     *server.Socket // the page's chat socket in "/", if it said which
+	you      map[string]any // what it was last told about its descriptors
 }
 
 // newTraceStream turns the trace on for the tap (its stderr copy only
@@ -176,16 +178,13 @@ func (ts *traceStream) join(s *server.Socket) {
 	}
 	tv := &traceViewer{s: s, v: ts.stream.Subscribe(), lost0: ts.tap.Dropped()}
 	ts.viewers[s] = tv
-	you := map[string]any{"fd": fd, "chat": nil, "shared": false}
 	var auth struct {
 		SID string `json:"sid"`
 	}
 	if json.Unmarshal(s.Auth(), &auth) == nil && auth.SID != "" {
-		if c, ok := ts.chats[auth.SID]; ok {
-			you["chat"], you["shared"] = c.FD(), c.FD() == fd
-		}
+		tv.chat = ts.chats[auth.SID]
 	}
-	s.Emit("you", you)
+	ts.tellYou(tv)
 	s.OnDisconnect(func(reason string) {
 		tv.v.Close()
 		delete(ts.viewers, s)
@@ -205,11 +204,27 @@ func (ts *traceStream) join(s *server.Socket) {
 	}
 }
 
+// tellYou tells a viewer its descriptors when they are new: the chat's
+// changes when it moves from long-polling to WebSocket.
+func (ts *traceStream) tellYou(tv *traceViewer) {
+	fd := tv.s.FD()
+	you := map[string]any{"fd": fd, "chat": nil, "shared": false}
+	if tv.chat != nil && ts.chats[tv.chat.ID()] == tv.chat {
+		you["chat"], you["shared"] = tv.chat.FD(), tv.chat.FD() == fd
+	}
+	if tv.you != nil && tv.you["chat"] == you["chat"] {
+		return
+	}
+	tv.you = you
+	tv.s.Emit("you", you)
+}
+
 // tick pumps the tap and sends each viewer its batch; it runs again
 // while anyone watches.
 func (ts *traceStream) tick() {
 	ts.pump()
 	for _, tv := range ts.viewers {
+		ts.tellYou(tv)
 		ts.deliver(tv)
 	}
 	if len(ts.viewers) == 0 {
