@@ -8,6 +8,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"socklab/internal/nodepeer"
+	"socklab/internal/proctest"
 )
 
 // traceItem is one item of a "lines" batch, as a page gets it.
@@ -298,4 +302,43 @@ func TestTraceStreamSlowViewer(t *testing.T) {
 	i := view.find(0, func(it traceLine) bool { return it.Kind == "dropped" })
 	t.Logf("after SIGCONT: %s (counters %v)", view.items[i].Text, view.counters)
 	srv.checkNoPanic()
+}
+
+// Without -token, /trace is for this machine only: in a network namespace
+// of its own (unshare -rn: nothing in it reaches any network), the server
+// listens on every address there, and a viewer that comes from 10.9.9.1
+// is refused while one from 127.0.0.1 is let in.
+func TestTraceStreamRefusesOtherMachines(t *testing.T) {
+	unshare := proctest.NeedTool(t, "unshare")
+	ip := proctest.NeedTool(t, "ip")
+	script := `
+set -e
+"$IP" link set lo up
+"$IP" addr add 10.9.9.1/32 dev lo
+"$MINIIO" serve -addr 127.0.0.1:0 -http 0.0.0.0:3000 -trace-stream 2>"$LOG" &
+srv=$!
+trap 'kill $srv' EXIT
+for i in $(seq 100); do grep -q "socket.io clients" "$LOG" && break; sleep 0.1; done
+cd "$NODEDIR"
+echo "--- from 10.9.9.1"
+sleep 3 | node sio-client.js http://10.9.9.1:3000 --transports websocket --namespace /trace --no-reconnection
+echo "--- from 127.0.0.1"
+sleep 3 | node sio-client.js http://127.0.0.1:3000 --transports websocket --namespace /trace --no-reconnection
+`
+	cmd := exec.Command(unshare, "-rn", "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "IP="+ip, "MINIIO="+miniioBinary(t), "NODEDIR="+nodepeer.Dir(t), "LOG="+filepath.Join(t.TempDir(), "serve.log"))
+	out, stderr, code := proctest.Run(t, cmd)
+	if code != 0 {
+		t.Fatalf("the namespace's script failed (%d):\n%s\n%s", code, out, stderr)
+	}
+	far, near, ok := strings.Cut(out, "--- from 127.0.0.1")
+	if !ok {
+		t.Fatalf("output:\n%s", out)
+	}
+	if !strings.Contains(far, `"type":"connect_error"`) || !strings.Contains(far, "this machine only") || strings.Contains(far, `"event":"you"`) {
+		t.Errorf("a viewer from 10.9.9.1 was not refused:\n%s", far)
+	}
+	if !strings.Contains(near, `"event":"you"`) {
+		t.Errorf("a viewer from 127.0.0.1 was not let in:\n%s", near)
+	}
 }
