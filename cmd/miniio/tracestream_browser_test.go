@@ -118,21 +118,39 @@ func pageFDs(b *chromium, tab string) (chat, trace int) {
 // names both.
 func TestTracePaneInTheBrowser(t *testing.T) {
 	b := startChromium(t)
-	srv := startServer(t, "-trace-stream")
+	for _, client := range []string{"lesson", "official"} {
+		t.Run(client, func(t *testing.T) {
+			b.t = t
+			defer func() { b.t = nil }()
+			tracePaneScenario(t, b, client)
+		})
+	}
+}
+
+// tracePaneScenario: with the page's own client, or the official bundle
+// (its /trace socket on a connection of its own: forceNew).
+func tracePaneScenario(t *testing.T, b *chromium, client string) {
+	bundle := filepath.Join(nodepeer.Dir(t), "node_modules", "socket.io-client", "dist", "socket.io.min.js")
+	srv := startServer(t, "-trace-stream", "-client-bundle", bundle)
 	port := srv.httpPort()
-	url := fmt.Sprintf("http://127.0.0.1:%d/?trace=1&name=", port)
-	for _, name := range []string{"ann", "bob"} {
+	url := fmt.Sprintf("http://127.0.0.1:%d/?trace=1&client=%s&name=", port, client)
+	ann, bob := client+"-ann", client+"-bob"
+	for _, name := range []string{ann, bob} {
 		b.do(map[string]any{"open": name, "url": url + name})
 		b.see(name, "#status", "connected as "+name+" (websocket)")
 	}
+	defer func() {
+		b.do(map[string]any{"page": ann, "close": true})
+		b.do(map[string]any{"page": bob, "close": true})
+	}()
 	// The chat's descriptor is the WebSocket's once the page upgraded;
 	// the pane hears of the change on its next tick.
 	deadline := time.Now().Add(wsWait)
 	var annChat, annTrace, bobChat int
 	for {
-		annChat, annTrace = pageFDs(b, "ann")
-		bobChat, _ = pageFDs(b, "bob")
-		if annChat != bobChat && strings.Contains(srv.out.String(), "bob connected") {
+		annChat, annTrace = pageFDs(b, ann)
+		bobChat, _ = pageFDs(b, bob)
+		if annChat != bobChat && strings.Contains(srv.out.String(), bob+" connected") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -141,47 +159,49 @@ func TestTracePaneInTheBrowser(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	b.do(map[string]any{"page": "ann", "type": "#text", "text": "hello trace"})
-	b.do(map[string]any{"page": "ann", "click": "#send button"})
-	b.see("bob", "#log", "ann: hello trace")
-	annChat, _ = pageFDs(b, "ann")
-	bobChat, _ = pageFDs(b, "bob")
+	b.do(map[string]any{"page": ann, "type": "#text", "text": "hello trace"})
+	b.do(map[string]any{"page": ann, "click": "#send button"})
+	b.see(bob, "#log", ann+": hello trace")
+	annChat, _ = pageFDs(b, ann)
+	bobChat, _ = pageFDs(b, bob)
 
 	var journey string
 	for deadline := time.Now().Add(wsWait); ; {
-		b.do(map[string]any{"page": "ann", "click": "#log li.me"})
-		b.eval("ann", `document.querySelector('#journey').textContent`, &journey)
+		b.do(map[string]any{"page": ann, "click": "#log li.me"})
+		b.eval(ann, `document.querySelector('#journey').textContent`, &journey)
 		if strings.Contains(journey, "written to fd") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("ann's journey: %s (ann's chat fd %d, bob's %d, ann's trace fd %d)", journey, annChat, bobChat, annTrace)
-	if want := fmt.Sprintf(`"hello trace": read from fd %d (ann), written to fd `, annChat); !strings.Contains(journey, want) {
+	if want := fmt.Sprintf(`"hello trace": read from fd %d (%s), written to fd `, annChat, ann); !strings.Contains(journey, want) {
 		t.Errorf("the journey says %q, want %q…", journey, want)
 	}
 	if written := journey[strings.Index(journey, "written to fd ")+len("written to fd "):]; !regexp.MustCompile(fmt.Sprintf(`(^|, )%d(,|$| )`, bobChat)).MatchString(written) {
 		t.Errorf("the journey does not name bob's fd %d among the writes: %q", bobChat, journey)
 	}
 
-	// The lines themselves: the read on ann's fd, the write or writev on
-	// bob's carrying ["chat","ann","hello trace"], highlighted on click;
-	// nothing of ann's trace connection.
+	// The lines themselves: the read on ann's fd; on bob's, the frame
+	// carrying ["chat",ann,"hello trace"] and a write or writev after it
+	// (the write's own text may be cut short, as strace -s cuts it);
+	// highlighted on click; nothing of ann's trace connection.
 	var found struct {
 		Read, Write, Own, Picked int
 	}
-	b.eval("ann", fmt.Sprintf(`({
-		read: kept.filter((it) => it.call === 'read' && it.fd === %d && it.ret > 0).length,
-		write: kept.filter((it) => (it.call === 'write' || it.call === 'writev') && it.fd === %d && it.text.includes('42[\\"chat\\",\\"ann\\",\\"hello trace\\"]')).length,
-		own: kept.filter((it) => it.fd === %d).length,
+	b.eval(ann, fmt.Sprintf(`({
+		read: kept.filter((it) => it.call === 'read' && it.fd === %[1]d && it.ret > 0).length,
+		write: kept.filter((it, i) => it.kind === 'wire' && it.fd === %[2]d && it.text.includes(' → ') && it.text.includes('42[\\"chat\\",\\"%[3]s\\",\\"hello trace\\"]') &&
+			kept.slice(i + 1).some((w) => (w.call === 'write' || w.call === 'writev') && w.fd === %[2]d)).length,
+		own: kept.filter((it) => it.fd === %[4]d).length,
 		picked: document.querySelectorAll('#lines .picked').length,
-	})`, annChat, bobChat, annTrace), &found)
+	})`, annChat, bobChat, ann, annTrace), &found)
 	if found.Read == 0 || found.Write == 0 || found.Picked < 2 {
-		t.Errorf("ann's pane: %d reads on fd %d, %d writes of the message on fd %d, %d lines highlighted", found.Read, annChat, found.Write, bobChat, found.Picked)
+		t.Errorf("ann's pane: %d reads on fd %d, %d frames of the message to fd %d with a write after, %d lines highlighted", found.Read, annChat, found.Write, bobChat, found.Picked)
 	}
 	if found.Own != 0 {
 		t.Errorf("ann's pane shows %d calls of its own trace connection (fd %d)", found.Own, annTrace)
 	}
-	b.see("ann", "#hidden", "calls of the viewers' own connections not shown")
+	b.see(ann, "#hidden", "calls of the viewers' own connections not shown")
 	srv.checkNoPanic()
 }
