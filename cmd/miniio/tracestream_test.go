@@ -261,11 +261,26 @@ func TestTraceStreamSlowViewer(t *testing.T) {
 	srv := startServer(t, "-trace-stream")
 	port := srv.httpPort()
 	good := connectRaw(t, srv.addr)
-	roundTrips(good, 1, 50) // warm up
-	alone := p99(roundTrips(good, 100, 300))
+	// About 5 lines per round trip, paced to stay under the stream's
+	// summary rate (2000 lines a second), so that a stopped viewer's ring
+	// (2000) overflows and lines are dropped rather than summed. Timed
+	// the same way with no viewer and with one.
+	id := 1
+	paced := func(n int) []time.Duration {
+		var out []time.Duration
+		for range n {
+			out = append(out, roundTrips(good, id, 1)...)
+			id++
+			time.Sleep(4 * time.Millisecond)
+		}
+		return out
+	}
+	roundTrips(good, 100000, 50) // warm up
+	alone := p99(paced(400))
 	rssBefore, _ := srv.memory()
 
 	view := watchTrace(t, port, nil)
+	roundTrips(good, 200000, 5) // lines for the viewer's first batch
 	view.until(wsWait, "a first batch", func() bool { return len(view.items) > 0 })
 	pid := view.c.PID()
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
@@ -273,17 +288,7 @@ func TestTraceStreamSlowViewer(t *testing.T) {
 	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
 
-	// About 5 lines per round trip, paced to stay under the stream's
-	// summary rate (2000 lines a second): the viewer's ring (2000)
-	// overflows, and the lines are dropped rather than summed.
-	var stopped []time.Duration
-	id := 1000
-	for range 1200 {
-		stopped = append(stopped, roundTrips(good, id, 1)...)
-		id++
-		time.Sleep(4 * time.Millisecond)
-	}
-	slow := p99(stopped)
+	slow := p99(paced(1500))
 	rssAfter, _ := srv.memory()
 	t.Logf("p99 echo round trip: %v with no viewer, %v with a stopped viewer; RSS %d → %d KiB", alone, slow, rssBefore/1024, rssAfter/1024)
 	if limit := max(10*alone, 25*time.Millisecond); slow > limit {
