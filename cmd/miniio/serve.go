@@ -146,13 +146,13 @@ func runServe(args []string) int {
 		logConnection = logHooks(&o, &srv, log, *showWire)
 	}
 	// -trace-stream: the trace, live, on /trace (tracestream.go).
-	var traceStream *traceStream
+	var liveTrace *traceStream
 	if *traceStreamOn {
-		traceStream = newTraceStream(&o, *token)
+		liveTrace = newTraceStream(&o, *token)
 	}
 	srv = server.NewServer(o)
-	if traceStream != nil {
-		traceStream.attach(srv)
+	if liveTrace != nil {
+		liveTrace.attach(srv)
 		log.info("trace stream: namespace %s, for %s", traceNamespace, map[bool]string{true: "holders of -token", false: "clients on this machine"}[*token != ""])
 	}
 	if msg := httpSetup(srv, log); msg != "" {
