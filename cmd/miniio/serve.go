@@ -108,6 +108,7 @@ func runServe(args []string) int {
 	benchEvents := fs.Bool("bench-events", false, "also answer the benchmark's events (count, count_done, bcast, mem): scripts/bench; mem runs a garbage collection on the loop")
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
 	showWire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
+	traceStreamOn := fs.Bool("trace-stream", false, "stream the trace to pages on the /trace namespace (loopback clients, or holders of -token): the chat page's ?trace=1")
 	httpSetup := httpFlags(fs) // -cors, -client-bundle: long-polling's page and origins
 	conformance := fs.Bool("conformance", false, "start as socket.io's official conformance suites expect: ping 300ms/200ms, maxPayload 1000000, connect timeout 1s, their handlers on / and /custom instead of the demo's")
 	sys.RegisterFlags(fs) // -q, -explain, -step, -color
@@ -149,7 +150,16 @@ func runServe(args []string) int {
 	if !quiet {
 		logConnection = logHooks(&o, &srv, log, *showWire)
 	}
+	// -trace-stream: the trace, live, on /trace (tracestream.go).
+	var liveTrace *traceStream
+	if *traceStreamOn {
+		liveTrace = newTraceStream(&o, *token)
+	}
 	srv = server.NewServer(o)
+	if liveTrace != nil {
+		liveTrace.attach(srv)
+		log.info("trace stream: namespace %s, for %s", traceNamespace, map[bool]string{true: "holders of -token", false: "clients on this machine"}[*token != ""])
+	}
 	if msg := httpSetup(srv, log); msg != "" {
 		fmt.Fprintf(os.Stderr, "miniio serve: %s\n", msg)
 		return 2
