@@ -369,3 +369,31 @@ func checkRows(t *testing.T, boxes map[string]paneBox, rows [][]string, minWidth
 		}
 	}
 }
+
+// A lesson whose command starts with sudo tells the reader who is root
+// already, or has no sudo, to type it without: the launcher types the
+// command as the lesson shows it, and `sudo: command not found` would be
+// the reader's first line of output.
+func TestSudoNoted(t *testing.T) {
+	files, _ := filepath.Glob("../../lessons/*.md")
+	if len(files) == 0 {
+		t.Fatal("no lessons found in ../../lessons")
+	}
+	for _, f := range files {
+		l, err := lessoncheck.ParseFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, term := range l.Terminals() {
+			for _, c := range l.Commands(term) {
+				if strings.HasPrefix(c, "sudo ") && !strings.Contains(strings.Join(strings.Fields(string(text)), " "), "type it without `sudo`") {
+					t.Errorf("%s runs `%s` but never says to type it without `sudo` as root", filepath.Base(f), c)
+				}
+			}
+		}
+	}
+}
