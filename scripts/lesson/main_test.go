@@ -108,7 +108,7 @@ func TestTmux(t *testing.T) {
 	want := []struct{ title, typed string }{
 		{"Terminal A", "printf 'server ready\\n'"},
 		{"Terminal B", "echo client one"},
-		{"sockets", "ss -tuxanp"},
+		{"sockets", "Netid"}, // ss running: watch -t shows its header, not the command
 	}
 	for i, w := range want {
 		title := strings.TrimSpace(tmuxCmd("display-message", "-p", "-t", panes[i], "#{pane_title}"))
