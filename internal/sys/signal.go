@@ -37,6 +37,17 @@ func OnStopSignal(stop func(sig os.Signal)) {
 	}()
 }
 
+// SignalName is the signal's name as strace and kill -l spell it:
+// "SIGINT", "SIGTERM".
+func SignalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return sig.String()
+}
+
 // endEchoedLine starts a new line after the "^C" a terminal echoes when
 // Ctrl-C is pressed: the terminal leaves the cursor right after it, and
 // the stop note would follow on the same line ("^C# SIGINT: closing the
@@ -51,15 +62,4 @@ func endEchoedLine(sig os.Signal) {
 	outMu.Lock() // not in the middle of a trace line
 	os.Stderr.WriteString("\n")
 	outMu.Unlock()
-}
-
-// SignalName is the signal's name as strace and kill -l spell it:
-// "SIGINT", "SIGTERM".
-func SignalName(sig os.Signal) string {
-	if s, ok := sig.(syscall.Signal); ok {
-		if name := unix.SignalName(s); name != "" {
-			return name
-		}
-	}
-	return sig.String()
 }
