@@ -99,7 +99,7 @@ func main() {
 		// a time, so we may still send; but a server that closed for
 		// good answers new data with RST, and the write after that
 		// fails with EPIPE (lesson 5).
-		sys.Note("the server closed its side first; still sending stdin (Ctrl-D to finish)")
+		sys.Note("the server closed its side first; still sending stdin%s", ctrlDHint())
 	}
 	turns.WaitForSender()
 
@@ -107,6 +107,15 @@ func main() {
 	if err := sys.Close(fd); err != nil {
 		sys.Fatal("close", err)
 	}
+}
+
+// ctrlDHint tells a person typing into the client how to end their side;
+// a pipe (printf ... | tcpclient) ends by itself, and has no keyboard.
+func ctrlDHint() string {
+	if sys.IsTerminal(int(os.Stdin.Fd())) {
+		return " (Ctrl-D to finish)"
+	}
+	return ""
 }
 
 // finSent is set just before we send our FIN, so the receiving side can

@@ -135,3 +135,33 @@ func socketsOf(t *testing.T, r *proctest.Proc) int {
 	}
 	return n
 }
+
+// TestServerClosedFirstOnTerminal: a person typing into the client
+// (stdin a terminal) learns, when the server closes first, that Ctrl-D
+// ends their side; pressing it sends the client's FIN and ends it. (With
+// stdin a pipe the note says nothing of Ctrl-D: TestServerKilledAfterEcho.)
+func TestServerClosedFirstOnTerminal(t *testing.T) {
+	py := proctest.Start(t, exec.Command(proctest.Python(), "-c", `
+import socket, time
+s = socket.create_server(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.close()
+time.sleep(30)
+`))
+	port := strings.TrimSpace(py.WaitFor(t, &py.Stdout, "\n"))
+
+	cmd := exec.Command(prog("tcpclient"), "-addr", "127.0.0.1:"+port)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cl, keyboard := proctest.StartPTY(t, cmd)
+	cl.WaitFor(t, &cl.Stdout, "# the server closed its side first; still sending stdin (Ctrl-D to finish)")
+	if _, err := keyboard.Write([]byte{0x04}); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	if code := cl.ExitCode(t); code != 0 {
+		t.Fatalf("exit status %d after Ctrl-D\n%s", code, cl.Stdout.String())
+	}
+	if screen := cl.Stdout.String(); !strings.Contains(screen, "shutdown(3, SHUT_WR) = 0") {
+		t.Errorf("Ctrl-D did not send the client's FIN:\n%s", screen)
+	}
+}

@@ -32,6 +32,7 @@ func OnStopSignal(stop func(sig os.Signal)) {
 		sig := <-signals
 		signal.Reset(unix.SIGINT, unix.SIGTERM)
 		stopStepping()
+		endEchoedLine(sig)
 		stop(sig)
 		close(stopDone)
 	}()
@@ -82,4 +83,20 @@ func SignalName(sig os.Signal) string {
 		}
 	}
 	return sig.String()
+}
+
+// endEchoedLine starts a new line after the "^C" a terminal echoes when
+// Ctrl-C is pressed: the terminal leaves the cursor right after it, and
+// the stop note would follow on the same line ("^C# SIGINT: closing the
+// listening socket") instead of on its own, as the lessons show it. A
+// pipe or a file gets no "^C", so no blank line either. (A SIGINT sent
+// with kill to a program on a terminal gets the new line too: an empty
+// line, harmless.)
+func endEchoedLine(sig os.Signal) {
+	if sig != unix.SIGINT || !isTerminal(int(os.Stderr.Fd())) {
+		return
+	}
+	outMu.Lock() // not in the middle of a trace line
+	os.Stderr.WriteString("\n")
+	outMu.Unlock()
 }

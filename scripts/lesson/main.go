@@ -9,9 +9,11 @@
 // terminal its first command comes.
 //
 // Panes stay readable: when the terminal is too narrow for every lesson
-// terminal side by side (60 columns each), they are tiled two by two, and
-// when even that is too small, each lesson terminal gets a tmux window of
-// its own (Ctrl-b n and Ctrl-b p switch between them). Every pane keeps
+// terminal side by side (60 columns each), they go in two rows (2+2 for
+// four terminals, 3+2 for five) or more, and when even that is too small,
+// each lesson terminal gets a tmux window of its own (Ctrl-b n and Ctrl-b
+// p switch between them). The sockets pane below them keeps to a few
+// lines, so that the lesson's panes get the height. Every pane keeps
 // 50,000 lines to scroll back through (tmux's history-limit), enough for
 // the longest trace a lesson prints.
 //
@@ -130,19 +132,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	terms := len(lesson.Terminals())
+	if terms == 0 {
+		return fail(fmt.Errorf("%s has no console blocks: no terminal to open", lesson.File))
+	}
 	t := tmux{socket: *socket}
 	session := sessionName(path)
 	size := t.screenSize(*width, *height)
-	lay := chooseLayout(len(lesson.Terminals()), size)
-	existed, err := t.setUp(lesson, root, session, watchCommand(root), size, lay)
+	lay := chooseLayout(terms, size)
+	existed, err := t.setUp(lesson, root, session, watchCommand(lesson, root), size, lay)
 	if err != nil {
 		return fail(err)
 	}
 	if existed {
 		fmt.Fprintf(stderr, "lesson: tmux session %s already exists; attaching to it as it is (tmux kill-session -t %s starts afresh)\n", session, session)
 	} else if lay == layoutWindows {
-		fmt.Fprintf(stderr, "lesson: %d columns are too few for %d terminals side by side (%d columns each), so each terminal has a tmux window of its own: Ctrl-b n and Ctrl-b p switch, Ctrl-b w lists them\n",
-			size.cols, len(lesson.Terminals()), minPaneWidth)
+		fmt.Fprintf(stderr, "lesson: a %dx%d terminal is too small for %d panes of at least %d columns by %d lines, so each terminal has a tmux window of its own: Ctrl-b n and Ctrl-b p switch, Ctrl-b w lists them\n",
+			size.cols, size.rows, terms, minPaneWidth, minPaneHeight)
 	}
 	if *noAttach {
 		return 0
@@ -234,7 +240,7 @@ func printCommands(w io.Writer, l *lessoncheck.Lesson, root, why string) {
 			fmt.Fprintf(w, "  $ %s\n", c)
 		}
 	}
-	fmt.Fprintf(w, "\nTo watch the sockets in one more terminal:\n  %s\n", watchCommand(root))
+	fmt.Fprintf(w, "\nTo watch the lesson's sockets in one more terminal:\n  %s\n", watchCommand(l, root))
 }
 
 // after names the command typed last, in any other terminal, before
@@ -287,20 +293,6 @@ func ordinal(n int) string {
 	return strconv.Itoa(n) + "th"
 }
 
-// watchCommand shows, once a second, the sockets of the lab's programs and
-// of the ports the lessons use (7000-7999).
-func watchCommand(root string) string {
-	pattern := `Netid|:7[0-9]{3}\b|socklab`
-	for _, p := range programs(root) {
-		pattern += "|" + p
-	}
-	ss := fmt.Sprintf(`ss -tuxanp | grep -E "%s"`, pattern)
-	if _, err := exec.LookPath("watch"); err != nil {
-		return fmt.Sprintf(`while :; do clear; %s; sleep 1; done`, ss)
-	}
-	return fmt.Sprintf(`watch -n1 '%s'`, ss)
-}
-
 // whyNoTmux says why the lesson cannot be opened in tmux here, or "" if it
 // can: tmux is installed, and either someone will look at it now (stdin
 // and stdout are a terminal, which tmux attach needs) or we are only
@@ -329,31 +321,55 @@ func whyNoTmux(noAttach bool, stdin, stdout *os.File) string {
 // line wraps below it, but stays readable.
 const minPaneWidth = 60
 
-// minPaneHeight is the fewest lines a tiled pane may have.
+// minPaneHeight is the fewest lines a lesson terminal's pane may have
+// when the panes are in rows.
 const minPaneHeight = 12
+
+// watchLines is the height of the sockets pane below the lesson's panes:
+// ss's header and a handful of sockets. The lesson's own panes need the
+// height more (a trace is long); lesson 13's thousand connections would
+// not fit in any pane anyway.
+const watchLines = 8
 
 type screen struct{ cols, rows int }
 
-type layout int
+// watchHeight is the sockets pane's height on a screen: watchLines, or
+// less on a short screen.
+func watchHeight(sz screen) int { return max(3, min(watchLines, sz.rows*3/10)) }
 
-const (
-	layoutSideBySide layout = iota // one row of panes, the sockets pane below
-	layoutTiled                    // two columns of panes, the sockets pane below
-	layoutWindows                  // a window per terminal, and one for the sockets
-)
+// layout is how the lesson terminals' panes are arranged: in rows, at
+// most cols panes in each (the last row may have fewer), above the
+// sockets pane; or, with rows 0, a tmux window each.
+type layout struct{ rows, cols int }
 
-// chooseLayout picks the first layout in which every terminal's pane is
-// at least minPaneWidth wide (and, tiled, minPaneHeight high), keeping 30%
-// of the height for the sockets pane.
+// layoutWindows: a window per terminal, and one for the sockets.
+var layoutWindows = layout{}
+
+// chooseLayout picks the fewest rows in which every terminal's pane is at
+// least minPaneWidth wide and minPaneHeight high, each with its title
+// line, above the sockets pane: side by side when that fits, else two
+// rows (2+2 for four terminals, 3+2 for five), or more; a window each
+// when nothing fits.
 func chooseLayout(terms int, sz screen) layout {
-	if terms*minPaneWidth <= sz.cols {
-		return layoutSideBySide
-	}
-	rows := (terms + 1) / 2
-	if 2*minPaneWidth <= sz.cols && rows*minPaneHeight <= sz.rows*7/10 {
-		return layoutTiled
+	for rows := 1; rows <= terms; rows++ {
+		cols := (terms + rows - 1) / rows
+		if cols*minPaneWidth <= sz.cols && rows*(minPaneHeight+1)+watchHeight(sz)+1 <= sz.rows {
+			return layout{rows, cols}
+		}
 	}
 	return layoutWindows
+}
+
+// rowSizes says how many panes go in each row: as even as it gets, the
+// fuller rows on top (5 in 2 rows: 3 and 2).
+func (lay layout) rowSizes(terms int) []int {
+	sizes := make([]int, lay.rows)
+	for r := range sizes {
+		left := lay.rows - r
+		sizes[r] = (terms + left - 1) / left
+		terms -= sizes[r]
+	}
+	return sizes
 }
 
 // sessionName is socklab-lessonNN for lessons/NN-topic.md.
@@ -459,47 +475,28 @@ func (t tmux) makePanes(l *lessoncheck.Lesson, root, session, watch string, sz s
 
 	terms := l.Terminals()
 	slices.Sort(terms) // A, B, C from left to right, whatever order the lesson uses them in
-	var panes []string
+	shells := make([]string, len(terms))
 	for i, term := range terms {
-		shell := bannerThenShell(banner(l, term, lay))
-		var p string
-		var err error
-		switch {
-		case lay == layoutWindows:
-			p, err = t.run("new-window", "-t", target, "-n", term, "-c", root, "-P", "-F", "#{pane_id}", shell)
-		case i == 0:
-			p, err = t.run("new-window", "-t", target, "-n", "lesson", "-c", root, "-P", "-F", "#{pane_id}", shell)
-		default:
-			p, err = t.run("split-window", "-h", "-t", panes[len(panes)-1], "-c", root, "-P", "-F", "#{pane_id}", shell)
-			if err == nil && lay == layoutTiled {
-				_, err = t.run("select-layout", "-t", p, "tiled")
-			}
-		}
-		if err != nil {
-			return err
-		}
-		panes = append(panes, p)
+		shells[i] = bannerThenShell(banner(l, term, lay))
 	}
+	var panes []string
 	var watchPane string
-	var err error
-	switch lay {
-	case layoutWindows:
-		watchPane, err = t.run("new-window", "-t", target, "-n", "sockets", "-c", root, "-P", "-F", "#{pane_id}")
-	default:
-		name := map[layout]string{layoutSideBySide: "even-horizontal", layoutTiled: "tiled"}[lay]
-		if _, err := t.run("select-layout", "-t", panes[0], name); err != nil {
-			return err
-		}
-		watchPane, err = t.run("split-window", "-v", "-f", "-l", "30%", "-t", panes[0], "-c", root, "-P", "-F", "#{pane_id}")
-	}
-	if err != nil {
-		return err
-	}
-	for _, p := range append([]string{watchPane}, panes...) {
-		for _, opt := range [][]string{{"pane-border-status", "top"}, {"pane-border-format", " #{pane_title} "}} {
-			if _, err := t.run("set-option", "-w", "-t", p, opt[0], opt[1]); err != nil {
+	if lay == layoutWindows {
+		for i, term := range terms {
+			p, err := t.newWindow(target, term, root, shells[i])
+			if err != nil {
 				return err
 			}
+			panes = append(panes, p)
+		}
+		var err error
+		if watchPane, err = t.newWindow(target, "sockets", root, ""); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if panes, watchPane, err = t.makeRows(target, root, shells, lay, watchHeight(sz)); err != nil {
+			return err
 		}
 	}
 	for i, term := range terms {
@@ -523,8 +520,85 @@ func (t tmux) makePanes(l *lessoncheck.Lesson, root, session, watch string, sz s
 	if _, err := t.run("select-window", "-t", panes[0]); err != nil {
 		return err
 	}
-	_, err = t.run("select-pane", "-t", panes[0])
+	_, err := t.run("select-pane", "-t", panes[0])
 	return err
+}
+
+// newWindow makes a window of one pane running shell (the default shell
+// if ""), with each pane's title on its top border.
+func (t tmux) newWindow(target, name, root, shell string) (pane string, err error) {
+	args := []string{"new-window", "-t", target, "-n", name, "-c", root, "-P", "-F", "#{pane_id}"}
+	if shell != "" {
+		args = append(args, shell)
+	}
+	if pane, err = t.run(args...); err != nil {
+		return "", err
+	}
+	for _, opt := range [][]string{{"pane-border-status", "top"}, {"pane-border-format", " #{pane_title} "}} {
+		if _, err := t.run("set-option", "-w", "-t", pane, opt[0], opt[1]); err != nil {
+			return "", err
+		}
+	}
+	return pane, nil
+}
+
+// makeRows makes one window with a pane per shell in lay's rows, left to
+// right and top to bottom, and the sockets pane, watchLines high, below
+// them all.
+func (t tmux) makeRows(target, root string, shells []string, lay layout, watchLines int) (panes []string, watchPane string, err error) {
+	first, err := t.newWindow(target, "lesson", root, shells[0])
+	if err != nil {
+		return nil, "", err
+	}
+	// The sockets pane first, so that it is as high as asked and the
+	// lesson's panes share all the rest.
+	watchPane, err = t.run("split-window", "-v", "-l", strconv.Itoa(watchLines), "-t", first, "-c", root, "-P", "-F", "#{pane_id}")
+	if err != nil {
+		return nil, "", err
+	}
+	// Each row's first pane: every split gives the new pane, below, its
+	// share of what is left (2 rows: 1/2; 3 rows: 2/3, then 1/2).
+	sizes := lay.rowSizes(len(shells))
+	starts := make([]int, len(sizes)) // index of each row's first shell
+	rowFirst := []string{first}
+	for r := 1; r < len(sizes); r++ {
+		starts[r] = starts[r-1] + sizes[r-1]
+		p, err := t.splitShare(rowFirst[r-1], "-v", len(sizes)-r, len(sizes)-r+1, root, shells[starts[r]])
+		if err != nil {
+			return nil, "", err
+		}
+		rowFirst = append(rowFirst, p)
+	}
+	// Then each row, left to right, the same way.
+	for r, n := range sizes {
+		p := rowFirst[r]
+		panes = append(panes, p)
+		for j := 1; j < n; j++ {
+			if p, err = t.splitShare(p, "-h", n-j, n-j+1, root, shells[starts[r]+j]); err != nil {
+				return nil, "", err
+			}
+			panes = append(panes, p)
+		}
+	}
+	return panes, watchPane, nil
+}
+
+// splitShare splits pane below (dir "-v") or to the right ("-h"); the new
+// pane, running shell, gets num/den of the room. Sizes in lines and
+// columns, not percentages, which tmux before 3.1 does not take.
+func (t tmux) splitShare(pane, dir string, num, den int, root, shell string) (string, error) {
+	size := map[string]string{"-v": "#{pane_height}", "-h": "#{pane_width}"}[dir]
+	out, err := t.run("display-message", "-p", "-t", pane, size)
+	if err != nil {
+		return "", err
+	}
+	n, err := strconv.Atoi(out)
+	if err != nil {
+		return "", fmt.Errorf("tmux gave %q for the size of pane %s", out, pane)
+	}
+	// One line (or column) of the room becomes the border between them.
+	share := max(1, (n-1)*num/den)
+	return t.run("split-window", dir, "-l", strconv.Itoa(share), "-t", pane, "-c", root, "-P", "-F", "#{pane_id}", shell)
 }
 
 // bannerThenShell is a pane's command: print the banner, then become the

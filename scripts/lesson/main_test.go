@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,7 @@ func TestTmux(t *testing.T) {
 	want := []struct{ title, typed string }{
 		{"Terminal A", "printf 'server ready\\n'"},
 		{"Terminal B", "echo client one"},
-		{"sockets", "ss -tuxanp"},
+		{"sockets", "Netid"}, // ss running: watch -t shows its header, not the command
 	}
 	for i, w := range want {
 		title := strings.TrimSpace(tmuxCmd("display-message", "-p", "-t", panes[i], "#{pane_title}"))
@@ -192,17 +193,39 @@ func TestChooseLayout(t *testing.T) {
 		sz    screen
 		want  layout
 	}{
-		{2, screen{200, 50}, layoutSideBySide},
-		{3, screen{200, 50}, layoutSideBySide},
-		{4, screen{200, 50}, layoutTiled},
-		{4, screen{130, 24}, layoutWindows}, // two rows of tiles would be 8 lines high
+		{2, screen{200, 50}, layout{1, 2}},
+		{3, screen{200, 50}, layout{1, 3}},
+		{4, screen{200, 50}, layout{2, 2}},
+		{5, screen{200, 50}, layout{2, 3}}, // 3+2, 66 columns each: better than a window each
+		{5, screen{150, 50}, layout{3, 2}}, // 2+2+1, 75 columns by 13 lines
+		{5, screen{150, 40}, layoutWindows},
+		{4, screen{130, 24}, layoutWindows}, // two rows of tiles would be 7 lines high
 		{2, screen{80, 24}, layoutWindows},
-		{1, screen{80, 24}, layoutSideBySide},
+		{2, screen{80, 40}, layout{2, 1}}, // one above the other
+		{1, screen{80, 24}, layout{1, 1}},
 	}
 	for _, tc := range tests {
 		if got := chooseLayout(tc.terms, tc.sz); got != tc.want {
-			t.Errorf("chooseLayout(%d, %v) = %d, want %d", tc.terms, tc.sz, got, tc.want)
+			t.Errorf("chooseLayout(%d, %v) = %v, want %v", tc.terms, tc.sz, got, tc.want)
 		}
+	}
+	for _, tc := range []struct {
+		terms int
+		lay   layout
+		want  []int
+	}{
+		{5, layout{2, 3}, []int{3, 2}},
+		{4, layout{2, 2}, []int{2, 2}},
+		{5, layout{3, 2}, []int{2, 2, 1}},
+		{3, layout{1, 3}, []int{3}},
+	} {
+		if got := tc.lay.rowSizes(tc.terms); !slices.Equal(got, tc.want) {
+			t.Errorf("%v.rowSizes(%d) = %v, want %v", tc.lay, tc.terms, got, tc.want)
+		}
+	}
+	// The sockets pane keeps to a few lines: 8 of 50, not 15.
+	if got := watchHeight(screen{200, 50}); got != 8 {
+		t.Errorf("watchHeight(200x50) = %d, want 8", got)
 	}
 }
 
@@ -238,5 +261,139 @@ func TestNotATerminal(t *testing.T) {
 	code, out, _ := runLesson(t, "-build=false", fixture) // go test's stdout is never a terminal
 	if code != 0 || !strings.Contains(out, "(Not opening tmux: standard ") || strings.Contains(out, "without -print") {
 		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
+
+// paneBox is where a pane sits in its window, in columns and lines.
+type paneBox struct {
+	window                   string
+	left, top, width, height int
+}
+
+// openAndMeasure sets fixture up on a private tmux server for a
+// cols x rows terminal and returns each pane's place by title.
+func openAndMeasure(t *testing.T, fixture string, cols, rows int) map[string]paneBox {
+	t.Helper()
+	proctest.NeedTool(t, "tmux")
+	socket := fmt.Sprintf("socklab-test-%s-%dx%d-%d", strings.TrimSuffix(filepath.Base(fixture), ".md"), cols, rows, os.Getpid())
+	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
+	code, _, errOut := runLesson(t, "-socket", socket, "-no-attach", "-build=false",
+		"-width", fmt.Sprint(cols), "-height", fmt.Sprint(rows), fixture)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	out, err := exec.Command("tmux", "-L", socket, "list-panes", "-a",
+		"-F", "#{pane_title}|#{window_name}|#{pane_left}|#{pane_top}|#{pane_width}|#{pane_height}").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tmux list-panes: %v: %s", err, out)
+	}
+	boxes := map[string]paneBox{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "|")
+		if len(f) != 6 {
+			t.Fatalf("tmux list-panes line %q", line)
+		}
+		var b paneBox
+		b.window = f[1]
+		for i, p := range []*int{&b.left, &b.top, &b.width, &b.height} {
+			fmt.Sscan(f[2+i], p)
+		}
+		boxes[f[0]] = b
+	}
+	return boxes
+}
+
+// TestTmuxFourTerminals: at 200x50, lessons 4, 7 and 12's four terminals
+// sit two by two, and the sockets pane below them keeps to 8 lines, so
+// that each lesson pane gets about 20 (not 15 of 50, as a 30% sockets
+// pane left them).
+func TestTmuxFourTerminals(t *testing.T) {
+	boxes := openAndMeasure(t, "testdata/four-terminals.md", 200, 50)
+	if len(boxes) != 5 {
+		t.Fatalf("panes %v, want A-D and sockets", boxes)
+	}
+	sockets := boxes["sockets"]
+	if sockets.height > 8 || sockets.height < 5 || sockets.width != 200 {
+		t.Errorf("sockets pane is %dx%d, want the full width and at most 8 lines", sockets.width, sockets.height)
+	}
+	checkRows(t, boxes, [][]string{{"A", "B"}, {"C", "D"}}, 90, 19)
+}
+
+// TestTmuxFiveTerminals: lessons 3 and 5 have five terminals. At 200x50
+// they sit 3+2, each pane 66 columns wide, in one window, instead of a
+// window each.
+func TestTmuxFiveTerminals(t *testing.T) {
+	boxes := openAndMeasure(t, "testdata/five-terminals.md", 200, 50)
+	if len(boxes) != 6 {
+		t.Fatalf("panes %v, want A-E and sockets", boxes)
+	}
+	checkRows(t, boxes, [][]string{{"A", "B", "C"}, {"D", "E"}}, minPaneWidth, 19)
+	if s := boxes["sockets"]; s.window != boxes["Terminal A"].window || s.top < boxes["Terminal D"].top+boxes["Terminal D"].height {
+		t.Errorf("the sockets pane (%+v) is not below the lesson's panes", s)
+	}
+	// Too small for 3+2 (or 2+2+1): a window each, as before.
+	boxes = openAndMeasure(t, "testdata/five-terminals.md", 150, 30)
+	for _, term := range []string{"A", "B", "C", "D", "E"} {
+		if b := boxes["Terminal "+term]; b.window != term {
+			t.Errorf("at 150x30, Terminal %s is in window %q, want a window of its own", term, b.window)
+		}
+	}
+}
+
+// checkRows checks that the panes of each row are side by side, left to
+// right, each at least minWidth wide and minHeight high, and each row
+// below the one before.
+func checkRows(t *testing.T, boxes map[string]paneBox, rows [][]string, minWidth, minHeight int) {
+	t.Helper()
+	prevBottom := -1
+	for _, row := range rows {
+		first := boxes["Terminal "+row[0]]
+		if first.top <= prevBottom {
+			t.Errorf("Terminal %s (%+v) is not below the row above", row[0], first)
+		}
+		prevRight := -1
+		for _, term := range row {
+			b, ok := boxes["Terminal "+term]
+			switch {
+			case !ok:
+				t.Errorf("no pane titled Terminal %s: %v", term, boxes)
+			case b.window != "lesson":
+				t.Errorf("Terminal %s is in window %q, want all in one window", term, b.window)
+			case b.top != first.top || b.left <= prevRight:
+				t.Errorf("Terminal %s (%+v) is not to the right of the one before it in its row", term, b)
+			case b.width < minWidth || b.height < minHeight:
+				t.Errorf("Terminal %s is %dx%d, want at least %dx%d", term, b.width, b.height, minWidth, minHeight)
+			}
+			prevRight = b.left + b.width - 1
+			prevBottom = b.top + b.height - 1
+		}
+	}
+}
+
+// A lesson whose command starts with sudo tells the reader who is root
+// already, or has no sudo, to type it without: the launcher types the
+// command as the lesson shows it, and `sudo: command not found` would be
+// the reader's first line of output.
+func TestSudoNoted(t *testing.T) {
+	files, _ := filepath.Glob("../../lessons/*.md")
+	if len(files) == 0 {
+		t.Fatal("no lessons found in ../../lessons")
+	}
+	for _, f := range files {
+		l, err := lessoncheck.ParseFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, term := range l.Terminals() {
+			for _, c := range l.Commands(term) {
+				if strings.HasPrefix(c, "sudo ") && !strings.Contains(strings.Join(strings.Fields(string(text)), " "), "type it without `sudo`") {
+					t.Errorf("%s runs `%s` but never says to type it without `sudo` as root", filepath.Base(f), c)
+				}
+			}
+		}
 	}
 }
