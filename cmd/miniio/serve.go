@@ -177,6 +177,14 @@ func runServe(args []string) int {
 		srv.OnConnection(logConnection)
 	}
 
+	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.
+	// Set before the first socket: a Ctrl-C while the listeners are still
+	// being made (under -step, say) is remembered, and Serve ends at once.
+	sys.OnStopSignal(func(sig os.Signal) {
+		log.info("%v: shutting down", sig)
+		srv.Shutdown(shutdownTimeout)
+	})
+
 	// socket → setsockopt(SO_REUSEADDR) → bind → listen (man 2 each);
 	// non-blocking, because the event loop must never wait in accept.
 	listenFD, err := server.Listen(*addr)
@@ -218,12 +226,6 @@ func runServe(args []string) int {
 	if *token == "" && httpFD >= 0 && !loopback(httpBound) {
 		log.warn("listening beyond this machine without -token: anyone who can reach %s may connect", httpBound)
 	}
-
-	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.
-	sys.OnStopSignal(func(sig os.Signal) {
-		log.info("%v: shutting down", sig)
-		srv.Shutdown(shutdownTimeout)
-	})
 
 	// The event loop: epoll_wait, accept4, read, writev, … until Shutdown.
 	if err := srv.ServeWithHTTP(listenFD, httpFD); err != nil {
