@@ -103,12 +103,6 @@ func TestServerInProcessEmitsFromGoroutines(t *testing.T) {
 	}
 }
 
-// sscan reports whether text matches format exactly.
-func sscan(text, format string, args ...any) bool {
-	n, err := fmt.Sscanf(text, format, args...)
-	return err == nil && n == len(args)
-}
-
 // Namespaces over real TCP frames, from a client that writes the
 // packets by hand: "/" and "/custom" on one connection, a refused
 // namespace, and a binary packet refused with its reason (the TCP frame
