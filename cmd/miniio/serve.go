@@ -106,6 +106,8 @@ func runServe(args []string) int {
 	benchEvents := fs.Bool("bench-events", false, "also answer the benchmark's events (count, count_done, bcast, mem): scripts/bench; mem runs a garbage collection on the loop")
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
 	showWire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
+	redisURL := fs.String("redis", "", "join other servers through Redis, socket.io's Redis adapter protocol: redis://127.0.0.1:6379 (lessons/17)")
+	redisOptional := fs.Bool("redis-optional", false, "with -redis: when Redis is not there at start, serve local clients only (with a warning) and keep trying")
 	sys.RegisterFlags(fs) // -q, -explain, -step, -color
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: miniio serve [-addr 127.0.0.1:7070] [-token T] [-wire] [-trace] [-q] [limits]\n\n"+
@@ -149,6 +151,19 @@ func runServe(args []string) int {
 	demo(srv, log, *benchEvents)
 	if logConnection != nil {
 		srv.OnConnection(logConnection)
+	}
+	// -redis: more than one server (redis.go). Without it, nothing here
+	// knows other servers exist.
+	if *redisURL != "" {
+		leave, err := joinCluster(srv, *redisURL, *redisOptional, log)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "miniio serve: -redis %s: %v\n", *redisURL, err)
+			return 1
+		}
+		defer leave()
+	} else if *redisOptional {
+		fmt.Fprintln(os.Stderr, "miniio serve: -redis-optional needs -redis URL")
+		return 2
 	}
 
 	// socket → setsockopt(SO_REUSEADDR) → bind → listen (man 2 each);

@@ -1,0 +1,326 @@
+package main
+
+// More than one server: miniio nodes and a Node socket.io node on one
+// real redis-server, with the official socket.io-client on each (and
+// nginx in front, in TestClusterBehindNginx). Every process is started
+// here and ended by its PID.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"socklab/internal/client"
+	"socklab/internal/nodepeer"
+	"socklab/internal/proctest"
+)
+
+// redisProc is a redis-server on a loopback port, nothing kept on disk.
+type redisProc struct {
+	port int
+	proc *proctest.Proc
+}
+
+func (r *redisProc) url() string { return fmt.Sprintf("redis://127.0.0.1:%d", r.port) }
+
+func startRedis(t *testing.T, port int) *redisProc {
+	t.Helper()
+	path := proctest.NeedTool(t, "redis-server")
+	if port == 0 {
+		port = freePort(t)
+	}
+	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	p := proctest.Start(t, cmd)
+	p.WaitFor(t, &p.Stdout, "Ready to accept connections")
+	return &redisProc{port: port, proc: p}
+}
+
+func (r *redisProc) kill(t *testing.T) {
+	t.Helper()
+	r.proc.Signal(t, syscall.SIGKILL)
+	r.proc.ExitCode(t)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// servers is how many servers Redis counts for "/": the subscribers of
+// its request channel, as the Node adapter counts them.
+func servers(t *testing.T, r *redisProc) int {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port), Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	m, err := c.PubSubNumSub(context.Background(), "socket.io-request#/#").Result()
+	if err != nil {
+		t.Fatalf("PUBSUB NUMSUB: %v", err)
+	}
+	return int(m["socket.io-request#/#"])
+}
+
+func waitServers(t *testing.T, r *redisProc, n int) {
+	t.Helper()
+	deadline := time.Now().Add(proctest.Limit)
+	for servers(t, r) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis counts %d servers, want %d", servers(t, r), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// miniioNode is `miniio serve -redis URL`; url is where socket.io's
+// clients connect.
+type miniioNode struct {
+	*serveProc
+	url string
+}
+
+func startMiniioNode(t *testing.T, r *redisProc, args ...string) *miniioNode {
+	t.Helper()
+	s := startServer(t, append([]string{"-redis", r.url()}, args...)...)
+	m := s.waitFor(`socket.io clients: (http://\S+)/socket.io/`, 10*time.Second)
+	return &miniioNode{serveProc: s, url: m[1]}
+}
+
+// startNodeNode starts sio-server.js with the official Redis adapter.
+func startNodeNode(t *testing.T, r *redisProc) (url string, p *proctest.Proc) {
+	t.Helper()
+	dir := nodepeer.Dir(t)
+	for _, module := range []string{"@socket.io/redis-adapter", "redis"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", module, "package.json")); err != nil {
+			proctest.Need(t, "node", fmt.Errorf("npm module %s is not installed in peers/node: run `npm ci --prefix peers/node --no-audit --no-fund`", module))
+		}
+	}
+	cmd := exec.Command("node", "sio-server.js", "--port", "0", "--transports", "websocket", "--redis", r.url())
+	cmd.Dir = dir
+	p = proctest.Start(t, cmd)
+	m := p.WaitMatch(t, &p.Stdout, regexp.MustCompile(`(?m)^ready (\d+)$`))
+	p.WaitFor(t, &p.Stderr, "redis adapter on")
+	port, _ := strconv.Atoi(m[1])
+	return nodepeer.URL(port), p
+}
+
+// user is socket.io-client (Node) connected over WebSocket as name.
+func user(t *testing.T, url, name string) *nodepeer.Client {
+	t.Helper()
+	c := nodepeer.StartClient(t, url, nodepeer.ClientOptions{Transports: []string{"websocket"}, Auth: map[string]string{"name": name}})
+	c.Next(proctest.Limit, nodepeer.Type("connect"))
+	return c
+}
+
+// got counts the events named event whose arguments, as JSON, are args.
+func got(c *nodepeer.Client, event string, args ...string) int {
+	want := "[" + strings.Join(args, ",") + "]"
+	return len(c.Seen(func(l nodepeer.Line) bool {
+		if l.Type != "event" || l.Event != event {
+			return false
+		}
+		parts := make([]string, len(l.Args))
+		for i, a := range l.Args {
+			parts[i] = string(a)
+		}
+		return "["+strings.Join(parts, ",")+"]" == want
+	}))
+}
+
+// waitGot waits until c has seen that event at least once.
+func waitGot(t *testing.T, c *nodepeer.Client, who string, event string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(proctest.Limit)
+	for got(c, event, args...) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never got %s %v; its lines:\n%v", who, event, args, c.Lines())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClusterAcrossNodes: miniio A and B and Node socket.io C on one
+// Redis, two users on each, all with the official socket.io-client.
+func TestClusterAcrossNodes(t *testing.T) {
+	r := startRedis(t, 0)
+	a := startMiniioNode(t, r)
+	b := startMiniioNode(t, r)
+	cURL, _ := startNodeNode(t, r)
+	waitServers(t, r, 3)
+
+	names := []string{"ann", "amy", "bob", "ben", "cat", "cid"} // a…, b…, c…: the node they are on
+	urls := []string{a.url, a.url, b.url, b.url, cURL, cURL}
+	users := map[string]*nodepeer.Client{}
+	for i, n := range names {
+		users[n] = user(t, urls[i], n)
+	}
+	// barrier: a shout from from (io.emit, on every node) reaches all; a
+	// broadcast sent before it on the same node came before it, since
+	// Redis keeps one publisher's order. After it, the counts are final.
+	gone := map[string]bool{} // disconnected on purpose
+	barrier := func(from string, tag string) {
+		t.Helper()
+		users[from].EmitAck("shout", tag)
+		for _, n := range names {
+			if gone[n] {
+				continue
+			}
+			waitGot(t, users[n], n, "shout", strconv.Quote(from), strconv.Quote(tag))
+		}
+	}
+	// expect checks who got event with args exactly once, and who not at all.
+	expect := func(event string, args []string, getters ...string) {
+		t.Helper()
+		for _, n := range names {
+			want := 0
+			if slices.Contains(getters, n) {
+				want = 1
+			}
+			if c := got(users[n], event, args...); c != want {
+				t.Errorf("%s got %s %v %d times, want %d", n, event, args, c, want)
+			}
+		}
+	}
+
+	t.Run("broadcast", func(t *testing.T) {
+		for _, from := range []string{"ann", "bob", "cat"} {
+			msg := "hi from " + from
+			users[from].EmitAck("chat", msg)
+			barrier(from, "after "+msg)
+			var others []string
+			for _, n := range names {
+				if n != from {
+					others = append(others, n)
+				}
+			}
+			expect("chat", []string{strconv.Quote(from), strconv.Quote(msg)}, others...)
+		}
+	})
+
+	t.Run("room spanning nodes", func(t *testing.T) {
+		for _, n := range []string{"ann", "bob", "cat"} {
+			if rooms := users[n].EmitAck("join", "ops"); len(rooms) != 1 || string(rooms[0]) != `["ops"]` {
+				t.Fatalf("%s join ops: %s", n, rooms)
+			}
+		}
+		users["bob"].EmitAck("chat", "ops only")
+		barrier("bob", "after ops")
+		expect("chat", []string{`"bob"`, `"ops only"`}, "ann", "cat")
+		users["cat"].EmitAck("chat", "ops from node")
+		barrier("cat", "after ops from node")
+		expect("chat", []string{`"cat"`, `"ops only"`}) // nobody got bob's twice
+		expect("chat", []string{`"cat"`, `"ops from node"`}, "ann", "bob")
+	})
+
+	t.Run("fetchSockets", func(t *testing.T) {
+		// ann, bob and cat are in ops, one on each node.
+		ack := users["amy"].EmitAck("sockets", "ops")
+		var ids []string
+		if len(ack) != 1 || json.Unmarshal(ack[0], &ids) != nil || len(ids) != 3 {
+			t.Fatalf("sockets ops: %s, want three ids", ack)
+		}
+	})
+
+	t.Run("except", func(t *testing.T) {
+		for _, n := range []string{"amy", "ben", "cid"} {
+			users[n].EmitAck("join", "quiet")
+		}
+		users["ann"].EmitAck("except", "quiet", "shh")
+		barrier("ann", "after except")
+		expect("except", []string{`"quiet"`, `"shh"`}, "ann", "bob", "cat")
+	})
+
+	t.Run("server-side emit", func(t *testing.T) {
+		// From miniio A: B and C run their "sse" handlers, each tells its
+		// own clients and answers.
+		ack := users["ann"].EmitAck("sse", "from A")
+		var answers []string
+		if len(ack) != 1 || json.Unmarshal(ack[0], &answers) != nil {
+			t.Fatalf("sse from A: ack %s", ack)
+		}
+		slices.Sort(answers)
+		if !slices.Equal(answers, []string{"miniio", "node"}) {
+			t.Errorf("sse from A: answers %q, want miniio (B) and node (C)", answers)
+		}
+		// From Node C: both miniio nodes answer.
+		ack = users["cat"].EmitAck("sse", "from C")
+		answers = nil
+		if len(ack) != 1 || json.Unmarshal(ack[0], &answers) != nil {
+			t.Fatalf("sse from C: ack %s", ack)
+		}
+		if !slices.Equal(answers, []string{"miniio", "miniio"}) {
+			t.Errorf("sse from C: answers %q, want miniio twice", answers)
+		}
+		for _, n := range []string{"bob", "ben", "cat", "cid"} {
+			waitGot(t, users[n], n, "sse", `"from A"`)
+		}
+		for _, n := range []string{"ann", "amy", "bob", "ben"} {
+			waitGot(t, users[n], n, "sse", `"from C"`)
+		}
+		barrier("ann", "after sse")
+		expect("sse", []string{`"from A"`}, "bob", "ben", "cat", "cid")
+		expect("sse", []string{`"from C"`}, "ann", "amy", "bob", "ben")
+	})
+
+	t.Run("disconnectSockets", func(t *testing.T) {
+		users["ann"].EmitAck("kick", "quiet") // amy (A), ben (B), cid (C)
+		for _, n := range []string{"amy", "ben", "cid"} {
+			users[n].Next(proctest.Limit, nodepeer.Type("disconnect"))
+			gone[n] = true
+		}
+		barrier("bob", "after kick")
+		for _, n := range []string{"ann", "bob", "cat"} {
+			if d := users[n].Seen(nodepeer.Type("disconnect")); len(d) > 0 {
+				t.Errorf("%s was disconnected too: %v", n, d)
+			}
+		}
+	})
+	if t.Failed() {
+		t.Logf("A:\n%s\nB:\n%s", tail(a.out.String(), 30), tail(b.out.String(), 30))
+	}
+}
+
+// tcpUser is a miniio TCP client (internal/client) that records the
+// "shout" numbers it gets.
+type tcpUser struct {
+	c    *client.Client
+	seen chan int
+}
+
+func startTCPUser(t *testing.T, addr string) *tcpUser {
+	t.Helper()
+	u := &tcpUser{seen: make(chan int, 100000)}
+	c, err := client.NewClient(addr, client.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.On("shout", func(args []json.RawMessage) {
+		var n int
+		if len(args) == 2 && json.Unmarshal(args[1], &n) == nil {
+			u.seen <- n
+		}
+	})
+	if err := c.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	u.c = c
+	t.Cleanup(func() { c.Close() })
+	return u
+}
