@@ -26,6 +26,7 @@ import (
 	"socklab/internal/client"
 	"socklab/internal/nodepeer"
 	"socklab/internal/proctest"
+	"socklab/internal/sys"
 )
 
 // redisProc is a redis-server on a loopback port, nothing kept on disk.
@@ -306,6 +307,7 @@ type tcpUser struct {
 
 func startTCPUser(t *testing.T, addr string) *tcpUser {
 	t.Helper()
+	sys.SetTracing(false) // the client runs in the test process: no trace of its calls here
 	u := &tcpUser{seen: make(chan int, 100000)}
 	c, err := client.NewClient(addr, client.ClientOptions{})
 	if err != nil {
@@ -323,4 +325,224 @@ func startTCPUser(t *testing.T, addr string) *tcpUser {
 	u.c = c
 	t.Cleanup(func() { c.Close() })
 	return u
+}
+
+// next waits for the next number u got, at most within.
+func (u *tcpUser) next(within time.Duration) (int, bool) {
+	select {
+	case n := <-u.seen:
+		return n, true
+	case <-time.After(within):
+		return 0, false
+	}
+}
+
+// TestClusterRedisRestart kills redis-server in the middle of a steady
+// stream of broadcasts and starts it again on the same port: the
+// clients on the sending node get every one, those on the other node
+// get them again within a few seconds, and both nodes' logs say which
+// window was lost.
+func TestClusterRedisRestart(t *testing.T) {
+	r := startRedis(t, 0)
+	a := startMiniioNode(t, r)
+	b := startMiniioNode(t, r)
+	waitServers(t, r, 2)
+	local := startTCPUser(t, a.addr)
+	remote := startTCPUser(t, b.addr)
+	sender := startTCPUser(t, a.addr)
+
+	// The stream: shout 1, 2, 3, … every 20 ms until stopped.
+	sent := make(chan int, 100000)
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := 1; ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if err := sender.c.Emit("shout", n); err != nil {
+				return
+			}
+			sent <- n
+		}
+	}()
+	defer func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-finished
+	}()
+	lastSent := func() int {
+		n := 0
+		for {
+			select {
+			case n = <-sent:
+			default:
+				return n
+			}
+		}
+	}
+	// localUpTo checks that the local user got every number in order up
+	// to n: local delivery never stops, whatever Redis does.
+	localNext := 1
+	localUpTo := func(n int) {
+		t.Helper()
+		for localNext <= n {
+			got, ok := local.next(proctest.Limit)
+			if !ok {
+				t.Fatalf("the user on the sending node got nothing after %d", localNext-1)
+			}
+			if got != localNext {
+				t.Fatalf("the user on the sending node got %d, want %d: local delivery skipped", got, localNext)
+			}
+			localNext++
+		}
+	}
+	// remoteAfter waits until the other node's user gets a number > n.
+	remoteAfter := func(n int, within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for {
+			got, ok := remote.next(within - time.Since(start))
+			if !ok {
+				t.Fatalf("the user on the other node got nothing after %d within %v", n, within)
+			}
+			if got > n {
+				return time.Since(start)
+			}
+		}
+	}
+
+	remoteAfter(20, proctest.Limit)
+	r.kill(t)
+	time.Sleep(1500 * time.Millisecond) // the stream goes on meanwhile
+	localUpTo(lastSent())
+	r = startRedis(t, r.port)
+	restarted := lastSent()
+	took := remoteAfter(restarted, 15*time.Second)
+	t.Logf("cross-node delivery resumed %v after redis-server restarted", took.Round(time.Millisecond))
+	close(stop)
+	<-finished
+	localUpTo(lastSent())
+	for name, n := range map[string]*miniioNode{"sending": a, "receiving": b} {
+		n.waitFor(`redis: subscribed again at \S+: broadcasts other nodes sent in the \S+ since \S+ are lost`, proctest.Limit)
+		t.Logf("the %s node's log:\n%s", name, grepLines(n.out.String(), "redis"))
+	}
+	a.waitFor(`redis: publishing failed`, proctest.Limit)
+}
+
+// grepLines is the lines of s that contain word.
+func grepLines(s, word string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestClusterNodeKilled kills the Node node with two users on it: the
+// users of the miniio nodes go on as before, and a server-side emit
+// waits for the servers that are left only.
+func TestClusterNodeKilled(t *testing.T) {
+	r := startRedis(t, 0)
+	a := startMiniioNode(t, r)
+	b := startMiniioNode(t, r)
+	cURL, c := startNodeNode(t, r)
+	waitServers(t, r, 3)
+	ann, bob := user(t, a.url, "ann"), user(t, b.url, "bob")
+	cat, cid := user(t, cURL, "cat"), user(t, cURL, "cid")
+	ann.EmitAck("chat", "before")
+	for who, u := range map[string]*nodepeer.Client{"bob": bob, "cat": cat, "cid": cid} {
+		waitGot(t, u, who, "chat", `"ann"`, `"before"`)
+	}
+
+	c.Signal(t, syscall.SIGKILL)
+	c.ExitCode(t)
+	waitServers(t, r, 2)
+	ann.EmitAck("chat", "after")
+	bob.EmitAck("chat", "still here")
+	waitGot(t, bob, "bob", "chat", `"ann"`, `"after"`)
+	waitGot(t, ann, "ann", "chat", `"bob"`, `"still here"`)
+	ack := ann.EmitAck("sse", "who is left")
+	if len(ack) != 1 || string(ack[0]) != `["miniio"]` {
+		t.Errorf("sse after the Node node died: %s, want [\"miniio\"] (B alone)", ack)
+	}
+	for who, u := range map[string]*nodepeer.Client{"ann": ann, "bob": bob} {
+		if d := u.Seen(nodepeer.Type("disconnect")); len(d) > 0 {
+			t.Errorf("%s was disconnected: %v", who, d)
+		}
+	}
+}
+
+// TestClusterSlowRedis stops redis-server (SIGSTOP) while a client
+// sends 40 MB of broadcasts: the node's publish queue stops at its bound
+// (it drops, and says so), so its memory does not grow with what it
+// could not send.
+func TestClusterSlowRedis(t *testing.T) {
+	r := startRedis(t, 0)
+	a := startMiniioNode(t, r, "-bench-events")
+	waitServers(t, r, 1)
+	u := startTCPUser(t, a.addr)
+	payload := strings.Repeat("x", 1000)
+	rss := func() int64 {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), proctest.Limit)
+		defer cancel()
+		ack, err := u.c.EmitWithAck(ctx, "mem")
+		var m struct{ RSS int64 }
+		if err != nil || len(ack) != 1 || json.Unmarshal(ack[0], &m) != nil {
+			t.Fatalf("mem: %s %v", ack, err)
+		}
+		return m.RSS
+	}
+	blast := func(n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if err := u.c.Emit("bcast", payload); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	blast(4000) // warm up with Redis answering
+	before := rss()
+	r.proc.Signal(t, syscall.SIGSTOP)
+	defer r.proc.Signal(t, syscall.SIGCONT)
+	blast(40000)
+	after := rss()
+	a.waitFor(`redis: publish queue full \(Redis slow or away\): \d+ broadcasts to other servers dropped`, proctest.Limit)
+	t.Logf("rss %d MiB before, %d MiB after 40 MB of broadcasts to a stopped Redis", before>>20, after>>20)
+	if grew := after - before; grew > 24<<20 {
+		t.Errorf("rss grew by %d MiB: the publish queue is not bounded", grew>>20)
+	}
+}
+
+// TestClusterRedisDownAtStart: without Redis, -redis is a clear error;
+// with -redis-optional the server serves alone, says so, and joins when
+// Redis comes.
+func TestClusterRedisDownAtStart(t *testing.T) {
+	proctest.NeedTool(t, "redis-server")
+	port := freePort(t)
+	url := fmt.Sprintf("redis://127.0.0.1:%d", port)
+	cmd := exec.Command(miniioBinary(t), "serve", "-addr", "127.0.0.1:0", "-http", "", "-redis", url)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "connection refused") ||
+		!strings.Contains(string(out), "-redis-optional") {
+		t.Fatalf("miniio serve -redis with no Redis: exit %d (%v), output:\n%s\nwant exit 1, the reason and the way out", code, err, out)
+	}
+	proctest.NoPanic(t, string(out))
+
+	s := startServer(t, "-redis", url, "-redis-optional")
+	s.waitFor(`warning: redis: NOT CONNECTED .*connection refused.*: serving local clients only`, proctest.Limit)
+	startRedis(t, port)
+	s.waitFor(`redis: subscribed: broadcasts reach the other servers from now on`, 15*time.Second)
 }
