@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -545,4 +546,182 @@ func TestClusterRedisDownAtStart(t *testing.T) {
 	s.waitFor(`warning: redis: NOT CONNECTED .*connection refused.*: serving local clients only`, proctest.Limit)
 	startRedis(t, port)
 	s.waitFor(`redis: subscribed: broadcasts reach the other servers from now on`, 15*time.Second)
+}
+
+// wsUser is a Go client over WebSocket that counts the shouts it gets.
+type wsUser struct {
+	c      *client.Client
+	mu     sync.Mutex
+	shouts map[string]int // "from tag" → times
+	bye    int            // disconnects
+}
+
+func startWSUser(t *testing.T, url, name string) *wsUser {
+	t.Helper()
+	sys.SetTracing(false)
+	u := &wsUser{shouts: map[string]int{}}
+	c, err := client.NewClient(url, client.ClientOptions{Auth: map[string]any{"name": name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.On("shout", func(args []json.RawMessage) {
+		var from, tag string
+		if len(args) == 2 && json.Unmarshal(args[0], &from) == nil && json.Unmarshal(args[1], &tag) == nil {
+			u.mu.Lock()
+			u.shouts[from+" "+tag]++
+			u.mu.Unlock()
+		}
+	})
+	c.On("disconnect", func([]json.RawMessage) {
+		u.mu.Lock()
+		u.bye++
+		u.mu.Unlock()
+	})
+	if err := c.Connect(); err != nil {
+		t.Fatalf("%s via %s: %v", name, url, err)
+	}
+	u.c = c
+	t.Cleanup(func() { c.Close() })
+	return u
+}
+
+func (u *wsUser) count(key string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.shouts[key]
+}
+
+// TestClusterBehindNginx runs scripts/cluster (redis-server, miniio A and
+// B, Node C, nginx in front) and connects sixteen Go clients and two
+// official socket.io-clients through nginx over WebSocket: the
+// connections spread over the nodes, every shout reaches every client
+// exactly once, no session breaks, and the script stops everything by
+// PID on SIGTERM.
+func TestClusterBehindNginx(t *testing.T) {
+	for _, tool := range []string{"redis-server", "nginx", "bash"} {
+		proctest.NeedTool(t, tool)
+	}
+	nodepeer.Dir(t) // node and its modules
+	dir := t.TempDir()
+	ports := map[string]int{}
+	for _, k := range []string{"REDIS_PORT", "A_PORT", "A_HTTP", "B_PORT", "B_HTTP", "C_HTTP", "FRONT_PORT"} {
+		ports[k] = freePort(t)
+	}
+	var fronts []string
+	for i := 1; i <= 16; i++ {
+		fronts = append(fronts, fmt.Sprintf("127.0.0.%d", i))
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(root, "scripts", "cluster"))
+	cmd.Env = append(os.Environ(), "MINIIO="+miniioBinary(t), "CLUSTER_DIR="+dir, "FRONT_ADDRS="+strings.Join(fronts, " "))
+	for k, v := range ports {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", k, v))
+	}
+	p := proctest.StartCombined(t, cmd)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, f := range []string{"a.log", "b.log", "c.log", "nginx-access.log", "nginx-error.log"} {
+				b, _ := os.ReadFile(filepath.Join(dir, f))
+				t.Logf("%s:\n%s", f, tail(string(b), 20))
+			}
+		}
+	})
+	p.WaitFor(t, &p.Stdout, "\nready\n")
+	pids := regexp.MustCompile(`pid (\d+)`).FindAllStringSubmatch(p.Stdout.String(), -1)
+	if len(pids) != 5 {
+		t.Fatalf("scripts/cluster named %d PIDs, want 5:\n%s", len(pids), p.Stdout.String())
+	}
+
+	front := ports["FRONT_PORT"]
+	var users []*wsUser
+	for i, addr := range fronts {
+		users = append(users, startWSUser(t, fmt.Sprintf("ws://%s:%d", addr, front), fmt.Sprintf("u%d", i+1)))
+	}
+	n1 := user(t, fmt.Sprintf("http://%s:%d", fronts[0], front), "n1")
+	n2 := user(t, fmt.Sprintf("http://%s:%d", fronts[1], front), "n2")
+
+	users[0].c.Emit("shout", "one")
+	n1.EmitAck("shout", "two")
+	users[15].c.Emit("shout", "three")
+	deadline := time.Now().Add(proctest.Limit)
+	for _, key := range []string{"u1 one", "n1 two", "u16 three"} {
+		for i, u := range users {
+			for u.count(key) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("u%d never got the shout %q", i+1, key)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		from, tag, _ := strings.Cut(key, " ")
+		waitGot(t, n1, "n1", "shout", strconv.Quote(from), strconv.Quote(tag))
+		waitGot(t, n2, "n2", "shout", strconv.Quote(from), strconv.Quote(tag))
+	}
+	// One more round through Redis and every node before counting: a
+	// second copy of an earlier shout, if a node made one, would be
+	// delivered by then (each server's messages keep their order).
+	n2.EmitAck("shout", "four")
+	for i, u := range users {
+		for u.count("n2 four") == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("u%d never got the shout four", i+1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for _, key := range []string{"u1 one", "n1 two", "u16 three"} {
+			if c := u.count(key); c != 1 {
+				t.Errorf("u%d got the shout %q %d times, want once", i+1, key, c)
+			}
+		}
+		if u.bye != 0 {
+			t.Errorf("u%d was disconnected", i+1)
+		}
+	}
+	for _, n := range []*nodepeer.Client{n1, n2} {
+		if got(n, "shout", `"u1"`, `"one"`) != 1 || got(n, "shout", `"n1"`, `"two"`) != 1 {
+			t.Errorf("a socket.io-client got a shout other than once: %v", n.Lines())
+		}
+		if d := n.Seen(nodepeer.Type("disconnect")); len(d) > 0 {
+			t.Errorf("a socket.io-client was disconnected: %v", d)
+		}
+	}
+
+	// Which node took whom: each node's log says who connected.
+	spread := map[string]int{}
+	for node, pattern := range map[string]string{"A": `(?m)^(u\d+|n\d) connected`, "B": `(?m)^(u\d+|n\d) connected`, "C": `(?m)^/ (u\d+|n\d) connected`} {
+		b, err := os.ReadFile(filepath.Join(dir, strings.ToLower(node)+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spread[node] = len(regexp.MustCompile(pattern).FindAllString(string(b), -1))
+	}
+	t.Logf("clients per node through nginx: %v", spread)
+	if spread["A"]+spread["B"]+spread["C"] != 18 {
+		t.Errorf("the nodes' logs count %v connections, want 18", spread)
+	}
+	used := 0
+	for _, n := range spread {
+		if n > 0 {
+			used++
+		}
+	}
+	if used < 2 {
+		t.Errorf("every client landed on one node: %v", spread)
+	}
+
+	// SIGTERM: the script stops what it started, by PID.
+	p.Signal(t, syscall.SIGTERM)
+	p.ExitCode(t)
+	for _, m := range pids {
+		pid, _ := strconv.Atoi(m[1])
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("pid %d is still running after scripts/cluster ended", pid)
+		}
+	}
+	if n := strings.Count(p.Stdout.String(), "stopped "); n != 5 {
+		t.Errorf("scripts/cluster said \"stopped\" %d times, want 5:\n%s", n, p.Stdout.String())
+	}
 }
