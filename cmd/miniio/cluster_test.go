@@ -425,7 +425,7 @@ func TestClusterRedisRestart(t *testing.T) {
 	r.kill(t)
 	time.Sleep(1500 * time.Millisecond) // the stream goes on meanwhile
 	localUpTo(lastSent())
-	r = startRedis(t, r.port)
+	startRedis(t, r.port) // on the same port: the nodes find it again by themselves
 	restarted := lastSent()
 	took := remoteAfter(restarted, 15*time.Second)
 	t.Logf("cross-node delivery resumed %v after redis-server restarted", took.Round(time.Millisecond))
