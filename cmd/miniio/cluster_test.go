@@ -299,6 +299,11 @@ func TestClusterAcrossNodes(t *testing.T) {
 	}
 }
 
+// noTrace turns the trace off for the Go clients the tests run in this
+// process, once, before the first of them starts (the switch is not
+// for changing while calls are made).
+var noTrace = sync.OnceFunc(func() { sys.SetTracing(false) })
+
 // tcpUser is a miniio TCP client (internal/client) that records the
 // "shout" numbers it gets.
 type tcpUser struct {
@@ -308,7 +313,7 @@ type tcpUser struct {
 
 func startTCPUser(t *testing.T, addr string) *tcpUser {
 	t.Helper()
-	sys.SetTracing(false) // the client runs in the test process: no trace of its calls here
+	noTrace()
 	u := &tcpUser{seen: make(chan int, 100000)}
 	c, err := client.NewClient(addr, client.ClientOptions{})
 	if err != nil {
@@ -558,7 +563,7 @@ type wsUser struct {
 
 func startWSUser(t *testing.T, url, name string) *wsUser {
 	t.Helper()
-	sys.SetTracing(false)
+	noTrace()
 	u := &wsUser{shouts: map[string]int{}}
 	c, err := client.NewClient(url, client.ClientOptions{Auth: map[string]any{"name": name}})
 	if err != nil {
@@ -676,7 +681,10 @@ func TestClusterBehindNginx(t *testing.T) {
 				t.Errorf("u%d got the shout %q %d times, want once", i+1, key, c)
 			}
 		}
-		if u.bye != 0 {
+		u.mu.Lock()
+		bye := u.bye
+		u.mu.Unlock()
+		if bye != 0 {
 			t.Errorf("u%d was disconnected", i+1)
 		}
 	}
