@@ -27,6 +27,7 @@ import (
 	"socklab/internal/client"
 	"socklab/internal/nodepeer"
 	"socklab/internal/proctest"
+	"socklab/internal/redisadapter"
 	"socklab/internal/sys"
 )
 
@@ -731,5 +732,108 @@ func TestClusterBehindNginx(t *testing.T) {
 	}
 	if n := strings.Count(p.Stdout.String(), "stopped "); n != 5 {
 		t.Errorf("scripts/cluster said \"stopped\" %d times, want 5:\n%s", n, p.Stdout.String())
+	}
+}
+
+// TestClusterAnswersRequests plays a Node server on the Redis bus (the
+// Bus of internal/redisadapter, speaking @socket.io/redis-adapter's
+// protocol) and asks a miniio node what a Node server asks: fetchSockets,
+// allRooms, socketsJoin, serverSideEmit with an answer, and
+// disconnectSockets. Each answer is checked as the Node adapter reads it.
+func TestClusterAnswersRequests(t *testing.T) {
+	r := startRedis(t, 0)
+	a := startMiniioNode(t, r)
+	ann := startTCPUser(t, a.addr)
+	sses := make(chan []json.RawMessage, 10)
+	ann.c.On("sse", func(args []json.RawMessage) { sses <- args })
+	ask := func(event string, args ...any) []json.RawMessage {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), proctest.Limit)
+		defer cancel()
+		ack, err := ann.c.EmitWithAck(ctx, event, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", event, err)
+		}
+		return ack
+	}
+	ask("join", "ops")
+	annID := ann.c.ID()
+
+	responses := make(chan redisadapter.Response, 10)
+	bus, err := redisadapter.New(redisadapter.Config{URL: r.url(), Namespaces: []string{"/"}, OnMessage: func(m redisadapter.Message) {
+		if m.Kind == redisadapter.KindResponse {
+			responses <- *m.Response
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), proctest.Limit)
+	defer cancel()
+	if err := bus.WaitSubscribed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitServers(t, r, 2)
+	request := func(req redisadapter.Request) redisadapter.Response {
+		t.Helper()
+		if err := bus.PublishRequest("/", req); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case resp := <-responses:
+			if resp.RequestID != req.RequestID {
+				t.Fatalf("%v: an answer to request %q, want %q", req.Type, resp.RequestID, req.RequestID)
+			}
+			return resp
+		case <-time.After(proctest.Limit):
+			t.Fatalf("%v: no answer from the miniio node", req.Type)
+		}
+		return redisadapter.Response{}
+	}
+
+	resp := request(redisadapter.Request{Type: redisadapter.RemoteFetch, RequestID: "fetch1", Opts: &redisadapter.BroadcastOptions{Rooms: []string{"ops"}}})
+	if len(resp.Fetched) != 1 || resp.Fetched[0].ID != annID || !slices.Contains(resp.Fetched[0].Rooms, "ops") {
+		t.Errorf("fetchSockets in ops: %+v, want ann (%s) in ops", resp.Fetched, annID)
+	}
+	resp = request(redisadapter.Request{Type: redisadapter.AllRooms, RequestID: "rooms1"})
+	if !slices.Contains(resp.Rooms, "ops") || !slices.Contains(resp.Rooms, annID) {
+		t.Errorf("allRooms: %q, want ops and ann's id", resp.Rooms)
+	}
+	request(redisadapter.Request{Type: redisadapter.RemoteJoin, RequestID: "join1", SID: annID, Room: "extra"}) // an older node's form, answered
+	if err := bus.PublishRequest("/", redisadapter.Request{Type: redisadapter.RemoteJoin, Opts: &redisadapter.BroadcastOptions{Rooms: []string{"ops"}}, Rooms: []string{"more"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(proctest.Limit)
+	for {
+		rooms := ask("join", "ops")
+		if len(rooms) == 1 && string(rooms[0]) == `["extra","more","ops"]` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ann's rooms after two socketsJoin: %s, want extra, more and ops", rooms)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	name, _ := json.Marshal("sse")
+	resp = request(redisadapter.Request{Type: redisadapter.ServerSideEmit, RequestID: "sse1", Data: []json.RawMessage{name, json.RawMessage(`"from node"`)}})
+	if resp.Type != redisadapter.ServerSideEmit || string(resp.Data) != `"miniio"` {
+		t.Errorf("serverSideEmit answer: %+v, want type %d and \"miniio\"", resp, redisadapter.ServerSideEmit)
+	}
+	select {
+	case args := <-sses:
+		if len(args) != 1 || string(args[0]) != `"from node"` {
+			t.Errorf("ann got sse %s", args)
+		}
+	case <-time.After(proctest.Limit):
+		t.Error("ann never got the server-side emit's event")
+	}
+	disconnected := make(chan struct{}, 1)
+	ann.c.On("disconnect", func([]json.RawMessage) { disconnected <- struct{}{} })
+	request(redisadapter.Request{Type: redisadapter.RemoteDisconnect, RequestID: "bye1", Opts: &redisadapter.BroadcastOptions{Rooms: []string{"more"}}, Close: true})
+	select {
+	case <-disconnected:
+	case <-time.After(proctest.Limit):
+		t.Error("disconnectSockets did not disconnect ann")
 	}
 }
