@@ -746,6 +746,7 @@ func TestClusterAnswersRequests(t *testing.T) {
 	ann := startTCPUser(t, a.addr)
 	sses := make(chan []json.RawMessage, 10)
 	ann.c.On("sse", func(args []json.RawMessage) { sses <- args })
+	ann.c.OnAck("ask", func(args []json.RawMessage, ack func(...any) error) { ack("yes") })
 	ask := func(event string, args ...any) []json.RawMessage {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), proctest.Limit)
@@ -828,6 +829,24 @@ func TestClusterAnswersRequests(t *testing.T) {
 	case <-time.After(proctest.Limit):
 		t.Error("ann never got the server-side emit's event")
 	}
+	// io.timeout(2000).emit("ask", "q", callback) on a Node server: how
+	// many of miniio's clients got it, then each one's answer.
+	ask1 := redisadapter.EventPacket("/", "ask", []json.RawMessage{json.RawMessage(`"q"`)}, nil)
+	ask1.HasAck, ask1.AckID = true, 7
+	resp = request(redisadapter.Request{Type: redisadapter.BroadcastWithAck, RequestID: "ask1", Packet: &ask1,
+		Opts: &redisadapter.BroadcastOptions{Flags: redisadapter.Flags{Timeout: 2000}}})
+	if resp.Type != redisadapter.BroadcastClientCount || resp.ClientCount != 1 {
+		t.Errorf("broadcast with acks: first answer %+v, want a client count of 1", resp)
+	}
+	select {
+	case resp := <-responses:
+		if resp.RequestID != "ask1" || resp.Type != redisadapter.BroadcastAck || string(resp.Ack) != `"yes"` {
+			t.Errorf("broadcast with acks: second answer %+v, want ann's \"yes\"", resp)
+		}
+	case <-time.After(proctest.Limit):
+		t.Error("broadcast with acks: ann's answer never came back")
+	}
+
 	disconnected := make(chan struct{}, 1)
 	ann.c.On("disconnect", func([]json.RawMessage) { disconnected <- struct{}{} })
 	request(redisadapter.Request{Type: redisadapter.RemoteDisconnect, RequestID: "bye1", Opts: &redisadapter.BroadcastOptions{Rooms: []string{"more"}}, Close: true})

@@ -189,11 +189,22 @@ func (c *clusterNode) request(nsp string, r *redisadapter.Request) {
 			respond(redisadapter.Response{Type: redisadapter.NoType, Rooms: rooms}, redisadapter.AllRooms)
 		})
 	case redisadapter.BroadcastWithAck:
-		// A broadcast whose clients answer (io.timeout(…).emit(…, ack)):
-		// not supported here. Its clients here do not get it; the sender
-		// hears that none of ours did (count 0) instead of waiting for
-		// its timeout.
-		respond(redisadapter.Response{Type: redisadapter.BroadcastClientCount, ClientCount: 0}, redisadapter.BroadcastClientCount)
+		// A broadcast whose clients answer: io.timeout(ms).emit(…, ack).
+		// First how many of ours got it, then each one's answer.
+		p := r.Packet
+		err := c.srv.DeliverBroadcastWithAck(server.AdapterBroadcast{
+			Namespace: nsp, Event: p.Event, Args: p.Args, Attachments: p.Attachments, Rooms: r.Opts.Rooms, Except: r.Opts.Except,
+		}, time.Duration(r.Opts.Flags.Timeout)*time.Millisecond, func(n int) {
+			respond(redisadapter.Response{Type: redisadapter.BroadcastClientCount, ClientCount: n}, redisadapter.BroadcastClientCount)
+		}, func(v json.RawMessage) {
+			respond(redisadapter.Response{Type: redisadapter.BroadcastAck, Ack: v}, redisadapter.BroadcastAck)
+		})
+		if err != nil {
+			// Not delivered here: say so at once (none of ours got it)
+			// rather than let the sender wait for its timeout.
+			c.log.warn("redis: %v", err)
+			respond(redisadapter.Response{Type: redisadapter.BroadcastClientCount, ClientCount: 0}, redisadapter.BroadcastClientCount)
+		}
 	}
 }
 

@@ -28,9 +28,12 @@ package server
 //	ServerSideEmit, ServerSideEmitWithAck                 an event for the other servers, not their clients
 //	SocketsJoin, SocketsLeave, DisconnectSockets          applied to the matching sockets on every server
 //	FetchSockets                                          the matching sockets of every server, listed
+//	DeliverBroadcastWithAck                               another server's io.timeout(ms).emit(…, callback):
+//	                                                      our clients' answers go back to it
 //
-// An emit that waits for its clients' acks goes to this server's clients
-// only (socket.io's broadcast with acks across servers is not done here).
+// Not here: a broadcast with acks started on this server (miniio has no
+// such emit), bytes in a server-side emit or in a broadcast with acks,
+// and the volatile flag (it travels, but every client gets the event).
 
 import (
 	"encoding/json"
@@ -569,4 +572,47 @@ func (srv *Server) DeliverRooms(nsp string, done func([]string)) {
 		sort.Strings(rooms)
 		done(rooms)
 	})
+}
+
+// DeliverBroadcastWithAck hands this server another server's broadcast
+// whose clients answer (io.timeout(ms).emit(event, …, callback) in
+// Node): count hears how many local clients got it, at once; ack hears
+// each client's answer (its first value), as it comes within timeout.
+// Both run on the loop goroutine. Arguments with bytes are not carried
+// here.
+func (srv *Server) DeliverBroadcastWithAck(b AdapterBroadcast, timeout time.Duration, count func(int), ack func(json.RawMessage)) error {
+	if len(b.Attachments) > 0 {
+		return errors.New("server: a broadcast with acks and binary attachments from another server is not supported")
+	}
+	if b.Event == "" || wire.IsReserved(b.Event) {
+		return fmt.Errorf("server: a broadcast with acks of the event %q", b.Event)
+	}
+	if timeout <= 0 {
+		return errors.New("server: a broadcast with acks needs a timeout")
+	}
+	e, ok := srv.selector(b.Namespace, Selection{Rooms: b.Rooms, Except: b.Except})
+	if !ok {
+		return fmt.Errorf("server: a broadcast for namespace %q, which this server does not have", b.Namespace)
+	}
+	args := make([]any, len(b.Args))
+	for i, a := range b.Args {
+		args[i] = a
+	}
+	srv.run(func() {
+		sockets := srv.selected(e)
+		count(len(sockets))
+		for _, s := range sockets {
+			s.EmitWithAck(b.Event, timeout, func(answer []json.RawMessage, err error) {
+				if err != nil {
+					return // no answer in time: the asker's own timeout says so
+				}
+				first := json.RawMessage("null")
+				if len(answer) > 0 {
+					first = answer[0]
+				}
+				ack(first)
+			}, args...)
+		}
+	})
+	return nil
 }
