@@ -39,8 +39,10 @@ type clusterNode struct {
 	pending map[string]*pendingRequest // our requests waiting for answers, by id
 	nextID  uint64
 
-	lastFull atomic.Int64 // unix nanoseconds of the last "queue full" line
-	alone    atomic.Bool  // Redis was not there at start (-redis-optional)
+	lastFull  atomic.Int64  // unix nanoseconds of the last "queue full" line
+	lastBusy  atomic.Int64  // and of the last "loop is behind" line
+	busyDrops atomic.Uint64 // messages from other servers dropped: the loop was behind
+	alone     atomic.Bool   // Redis was not there at start (-redis-optional)
 }
 
 // pendingRequest is one request of ours that wants answers: one from
@@ -115,9 +117,7 @@ func (c *clusterNode) onMessage(m redisadapter.Message) {
 			Namespace: m.Namespace, Event: b.Packet.Event, Args: b.Packet.Args, Attachments: b.Packet.Attachments,
 			Rooms: b.Opts.Rooms, Except: b.Opts.Except, Volatile: b.Opts.Flags.Volatile,
 		})
-		if err != nil {
-			c.log.warn("redis: %v (from node %s)", err, b.UID)
-		}
+		c.refused(err, "a broadcast from node "+b.UID)
 	case redisadapter.KindRequest:
 		c.request(m.Namespace, m.Request)
 	case redisadapter.KindResponse:
@@ -158,36 +158,36 @@ func (c *clusterNode) request(nsp string, r *redisadapter.Request) {
 				respond(redisadapter.Response{Type: redisadapter.ServerSideEmit, Data: v}, redisadapter.ServerSideEmit)
 			}
 		}
-		c.srv.DeliverServerSideEmit(nsp, event, r.Data[1:], reply)
+		c.refused(c.srv.DeliverServerSideEmit(nsp, event, r.Data[1:], reply), "serverSideEmit "+strconv.Quote(event))
 	case redisadapter.RemoteJoin:
-		c.srv.DeliverSocketsJoin(nsp, sel(), rooms)
+		c.refused(c.srv.DeliverSocketsJoin(nsp, sel(), rooms), "socketsJoin")
 		respond(redisadapter.Response{Type: redisadapter.NoType}, redisadapter.RemoteJoin)
 	case redisadapter.RemoteLeave:
-		c.srv.DeliverSocketsLeave(nsp, sel(), rooms)
+		c.refused(c.srv.DeliverSocketsLeave(nsp, sel(), rooms), "socketsLeave")
 		respond(redisadapter.Response{Type: redisadapter.NoType}, redisadapter.RemoteLeave)
 	case redisadapter.RemoteDisconnect:
-		c.srv.DeliverDisconnectSockets(nsp, sel(), r.Close)
+		c.refused(c.srv.DeliverDisconnectSockets(nsp, sel(), r.Close), "disconnectSockets")
 		respond(redisadapter.Response{Type: redisadapter.NoType}, redisadapter.RemoteDisconnect)
 	case redisadapter.RemoteFetch:
-		c.srv.DeliverFetchSockets(nsp, sel(), func(list []server.RemoteSocket) {
+		c.refused(c.srv.DeliverFetchSockets(nsp, sel(), func(list []server.RemoteSocket) {
 			resp := redisadapter.Response{Type: redisadapter.NoType}
 			for _, s := range list {
 				resp.Fetched = append(resp.Fetched, redisadapter.FetchedSocket{ID: s.ID, Handshake: s.Handshake, Rooms: s.Rooms, Data: s.Data})
 			}
 			respond(resp, redisadapter.RemoteFetch)
-		})
+		}), "fetchSockets")
 	case redisadapter.Sockets:
-		c.srv.DeliverFetchSockets(nsp, server.Selection{Rooms: r.Rooms}, func(list []server.RemoteSocket) {
+		c.refused(c.srv.DeliverFetchSockets(nsp, server.Selection{Rooms: r.Rooms}, func(list []server.RemoteSocket) {
 			resp := redisadapter.Response{Type: redisadapter.NoType, Sockets: []string{}}
 			for _, s := range list {
 				resp.Sockets = append(resp.Sockets, s.ID)
 			}
 			respond(resp, redisadapter.Sockets)
-		})
+		}), "sockets")
 	case redisadapter.AllRooms:
-		c.srv.DeliverRooms(nsp, func(rooms []string) {
+		c.refused(c.srv.DeliverRooms(nsp, func(rooms []string) {
 			respond(redisadapter.Response{Type: redisadapter.NoType, Rooms: rooms}, redisadapter.AllRooms)
-		})
+		}), "allRooms")
 	case redisadapter.BroadcastWithAck:
 		// A broadcast whose clients answer: io.timeout(ms).emit(…, ack).
 		// First how many of ours got it, then each one's answer.
@@ -202,9 +202,26 @@ func (c *clusterNode) request(nsp string, r *redisadapter.Request) {
 		if err != nil {
 			// Not delivered here: say so at once (none of ours got it)
 			// rather than let the sender wait for its timeout.
-			c.log.warn("redis: %v", err)
+			c.refused(err, "a broadcast with acks")
 			respond(redisadapter.Response{Type: redisadapter.BroadcastClientCount, ClientCount: 0}, redisadapter.BroadcastClientCount)
 		}
+	}
+}
+
+// refused reports a message from another server that this one did not
+// take: a bad one, or one too many while its loop is busy (at most one
+// line a second for those: they come in floods).
+func (c *clusterNode) refused(err error, what string) {
+	switch {
+	case err == nil:
+	case errors.Is(err, server.ErrBusy):
+		n := c.busyDrops.Add(1)
+		now := time.Now().UnixNano()
+		if last := c.lastBusy.Load(); now-last > int64(time.Second) && c.lastBusy.CompareAndSwap(last, now) {
+			c.alert("redis: the event loop is behind: %d messages from other servers dropped so far (%s)", n, what)
+		}
+	default:
+		c.log.warn("redis: %s: %v", what, err)
 	}
 }
 

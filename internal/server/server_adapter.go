@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"socklab/internal/transport"
@@ -108,6 +109,44 @@ type adapterState struct {
 	a        Adapter
 	mu       sync.Mutex
 	handlers map[string]map[string][]ServerEventHandler // namespace → event → handlers
+
+	// Work from other servers queued for the loop and not yet done. A
+	// busy loop and a chatty cluster would otherwise grow the queue
+	// without end; past MaxRemoteQueued, Deliver… refuses (ErrBusy).
+	queued atomic.Int64
+}
+
+// MaxRemoteQueued is how many messages from other servers may wait for
+// the event loop at once.
+const MaxRemoteQueued = 4096
+
+// ErrBusy is what Deliver… returns when MaxRemoteQueued messages from
+// other servers are waiting for the loop already: this one is dropped.
+var ErrBusy = errors.New("server: too many messages from other servers waiting for the event loop; dropped")
+
+// state is the adapter state, made on first use.
+func (srv *Server) state() *adapterState {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.adapter == nil {
+		srv.adapter = &adapterState{handlers: make(map[string]map[string][]ServerEventHandler)}
+	}
+	return srv.adapter
+}
+
+// remote queues f, work that came from another server, for the loop, or
+// refuses it when too much such work is waiting.
+func (srv *Server) remote(f func()) error {
+	st := srv.state()
+	if st.queued.Add(1) > MaxRemoteQueued {
+		st.queued.Add(-1)
+		return ErrBusy
+	}
+	srv.run(func() {
+		st.queued.Add(-1)
+		f()
+	})
+	return nil
 }
 
 // ServerEventHandler runs for an event another server sent with
@@ -120,11 +159,9 @@ type ServerEventHandler func(args []json.RawMessage, reply func(v any) error)
 // after the namespaces the program uses were made (Of), or call Of later:
 // a new namespace is announced to the adapter too.
 func (srv *Server) SetAdapter(a Adapter) {
+	st := srv.state()
 	srv.mu.Lock()
-	if srv.adapter == nil {
-		srv.adapter = &adapterState{handlers: make(map[string]map[string][]ServerEventHandler)}
-	}
-	srv.adapter.a = a
+	st.a = a
 	names := make([]string, 0, len(srv.namespaces))
 	for name := range srv.namespaces {
 		names = append(names, name)
@@ -234,8 +271,7 @@ func (srv *Server) DeliverBroadcast(b AdapterBroadcast) error {
 		atts = append(atts, transport.NewPacket(a))
 	}
 	e := Emitter{srv: srv, nsp: n, rooms: b.Rooms, exceptRooms: b.Except, local: true}
-	srv.enqueue(serverOp{kind: opBroadcast, scope: e, pkt: pkt, atts: atts})
-	return nil
+	return srv.remote(func() { srv.broadcast(e, pkt, atts) })
 }
 
 // OnServerSideEmit registers a handler for an event other servers send
@@ -247,13 +283,7 @@ func (srv *Server) OnServerSideEmit(event string, h ServerEventHandler) {
 // OnServerSideEmit registers a handler for an event other servers send
 // to this namespace with serverSideEmit. Call it before Serve.
 func (n *Namespace) OnServerSideEmit(event string, h ServerEventHandler) {
-	srv := n.srv
-	srv.mu.Lock()
-	if srv.adapter == nil {
-		srv.adapter = &adapterState{handlers: make(map[string]map[string][]ServerEventHandler)}
-	}
-	st := srv.adapter
-	srv.mu.Unlock()
+	st := n.srv.state()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.handlers[n.name] == nil {
@@ -267,20 +297,15 @@ func (n *Namespace) OnServerSideEmit(event string, h ServerEventHandler) {
 // it is called at most once, with the first handler's answer (none when
 // no handler answers, as in socket.io: the sender then times out). Any
 // goroutine; the handlers run on the loop.
-func (srv *Server) DeliverServerSideEmit(nsp, event string, args []json.RawMessage, reply func(json.RawMessage)) {
-	srv.mu.Lock()
-	st := srv.adapter
-	srv.mu.Unlock()
-	if st == nil {
-		return
-	}
+func (srv *Server) DeliverServerSideEmit(nsp, event string, args []json.RawMessage, reply func(json.RawMessage)) error {
+	st := srv.state()
 	st.mu.Lock()
 	hs := st.handlers[nsp][event]
 	st.mu.Unlock()
 	if len(hs) == 0 {
-		return
+		return nil
 	}
-	srv.run(func() {
+	return srv.remote(func() {
 		answered := false
 		answer := func(v any) error {
 			if reply == nil || answered {
@@ -520,48 +545,63 @@ func (srv *Server) selector(nsp string, sel Selection) (Emitter, bool) {
 
 // DeliverSocketsJoin applies another server's socketsJoin to this
 // server's sockets. Any goroutine.
-func (srv *Server) DeliverSocketsJoin(nsp string, sel Selection, rooms []string) {
-	if e, ok := srv.selector(nsp, sel); ok {
-		e.SocketsJoin(rooms...)
-	}
+func (srv *Server) DeliverSocketsJoin(nsp string, sel Selection, rooms []string) error {
+	return srv.deliverToSockets(nsp, sel, func(s *Socket) {
+		for _, r := range rooms {
+			s.Join(r)
+		}
+	})
 }
 
 // DeliverSocketsLeave applies another server's socketsLeave here.
-func (srv *Server) DeliverSocketsLeave(nsp string, sel Selection, rooms []string) {
-	if e, ok := srv.selector(nsp, sel); ok {
-		e.SocketsLeave(rooms...)
-	}
+func (srv *Server) DeliverSocketsLeave(nsp string, sel Selection, rooms []string) error {
+	return srv.deliverToSockets(nsp, sel, func(s *Socket) {
+		for _, r := range rooms {
+			s.Leave(r)
+		}
+	})
 }
 
 // DeliverDisconnectSockets applies another server's disconnectSockets
 // here.
-func (srv *Server) DeliverDisconnectSockets(nsp string, sel Selection, close bool) {
-	if e, ok := srv.selector(nsp, sel); ok {
-		e.DisconnectSockets(close)
+func (srv *Server) DeliverDisconnectSockets(nsp string, sel Selection, close bool) error {
+	return srv.deliverToSockets(nsp, sel, func(s *Socket) { s.disconnectFor(close) })
+}
+
+// deliverToSockets runs f, on the loop, for each socket sel picks here.
+func (srv *Server) deliverToSockets(nsp string, sel Selection, f func(*Socket)) error {
+	e, ok := srv.selector(nsp, sel)
+	if !ok {
+		return nil // a namespace this server does not have: none of its sockets
 	}
+	return srv.remote(func() {
+		for _, s := range srv.selected(e) {
+			f(s)
+		}
+	})
 }
 
 // DeliverFetchSockets answers another server's fetchSockets: done gets
 // this server's matching sockets, on the loop goroutine.
-func (srv *Server) DeliverFetchSockets(nsp string, sel Selection, done func([]RemoteSocket)) {
+func (srv *Server) DeliverFetchSockets(nsp string, sel Selection, done func([]RemoteSocket)) error {
 	e, ok := srv.selector(nsp, sel)
 	if !ok {
 		done([]RemoteSocket{})
-		return
+		return nil
 	}
-	srv.run(func() { done(srv.fetched(e)) })
+	return srv.remote(func() { done(srv.fetched(e)) })
 }
 
 // DeliverRooms answers another server's allRooms: done gets every room
 // of the namespace here, socket ids included (as socket.io counts them),
 // on the loop goroutine.
-func (srv *Server) DeliverRooms(nsp string, done func([]string)) {
+func (srv *Server) DeliverRooms(nsp string, done func([]string)) error {
 	n := srv.namespaceNamed(nsp)
 	if n == nil {
 		done([]string{})
-		return
+		return nil
 	}
-	srv.run(func() {
+	return srv.remote(func() {
 		rooms := make([]string, 0, len(n.rooms)+len(n.sockets))
 		for r := range n.rooms {
 			rooms = append(rooms, r)
@@ -598,7 +638,7 @@ func (srv *Server) DeliverBroadcastWithAck(b AdapterBroadcast, timeout time.Dura
 	for i, a := range b.Args {
 		args[i] = a
 	}
-	srv.run(func() {
+	return srv.remote(func() {
 		sockets := srv.selected(e)
 		count(len(sockets))
 		for _, s := range sockets {
@@ -614,5 +654,4 @@ func (srv *Server) DeliverBroadcastWithAck(b AdapterBroadcast, timeout time.Dura
 			}, args...)
 		}
 	})
-	return nil
 }

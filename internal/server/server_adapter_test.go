@@ -210,3 +210,31 @@ func TestAdapterRequests(t *testing.T) {
 		t.Errorf("SocketsJoin: sent %+v, x in %q", a.joins, x.s.Rooms())
 	}
 }
+
+// Messages from other servers wait for the loop in a bounded number:
+// past MaxRemoteQueued they are refused, and taken again once the loop
+// has caught up.
+func TestAdapterRemoteQueueBounded(t *testing.T) {
+	srv, loop := newFakeServer(t, ServerOptions{})
+	srv.SetAdapter(&fakeAdapter{})
+	c := join(t, srv)
+	b := AdapterBroadcast{Namespace: "/", Event: "x"}
+	for i := 0; i < MaxRemoteQueued; i++ {
+		if err := srv.DeliverBroadcast(b); err != nil {
+			t.Fatalf("broadcast %d refused: %v", i, err)
+		}
+	}
+	if err := srv.DeliverBroadcast(b); err != ErrBusy {
+		t.Fatalf("broadcast %d: %v, want ErrBusy", MaxRemoteQueued+1, err)
+	}
+	if err := srv.DeliverSocketsJoin("/", Selection{}, []string{"r"}); err != ErrBusy {
+		t.Fatalf("socketsJoin past the bound: %v, want ErrBusy", err)
+	}
+	loop.runPosted()
+	if n := len(c.frames(t)); n != MaxRemoteQueued {
+		t.Fatalf("the client got %d broadcasts, want %d", n, MaxRemoteQueued)
+	}
+	if err := srv.DeliverBroadcast(b); err != nil {
+		t.Fatalf("after the loop caught up: %v", err)
+	}
+}
