@@ -34,6 +34,7 @@ package main
 //	./bin/miniio serve -ping-interval 2s -ping-timeout 1s   # see a stopped client time out (kill -STOP)
 //	./bin/miniio serve -max-payload 100          # see a long message refused
 //	./bin/miniio serve -q -bench-events          # errors only, and the benchmark's events
+//	./bin/miniio serve -redis redis://127.0.0.1:6379   # one of several servers (redis.go, scripts/cluster)
 //
 // Watch:
 //
@@ -44,7 +45,8 @@ package main
 // down", and the server exits 0 within a few seconds.
 //
 // See: lessons/11-emit-and-on.md, lessons/12-acks-and-rooms.md,
-// lessons/13-stress-and-limits.md; man 7 epoll.
+// lessons/13-stress-and-limits.md, lessons/17-more-than-one-server.md;
+// man 7 epoll.
 
 import (
 	"bytes"
