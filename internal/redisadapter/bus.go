@@ -132,7 +132,7 @@ func (s Status) String() string {
 		return fmt.Sprintf("redis: subscribed again at %s: broadcasts other nodes sent in the %v since %s are lost",
 			s.Back.Format(clock), s.Window.Round(time.Millisecond), s.Since.Format(clock))
 	case PublishFailing:
-		return fmt.Sprintf("redis: publishing failed (%v); queueing", s.Err)
+		return fmt.Sprintf("redis: publishing failed (%v); trying again with backoff", s.Err)
 	case PublishResumed:
 		return fmt.Sprintf("redis: publishing again; %d of our messages were lost meanwhile", s.Dropped)
 	}
