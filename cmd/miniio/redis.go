@@ -29,6 +29,9 @@ import (
 // redisWait is how long -redis waits for Redis at start.
 const redisWait = 5 * time.Second
 
+// maxAsking is how many of our requests may wait for answers at once.
+const maxAsking = 1024
+
 // clusterNode is this server's link to the others.
 type clusterNode struct {
 	srv *server.Server
@@ -42,6 +45,7 @@ type clusterNode struct {
 	lastFull  atomic.Int64  // unix nanoseconds of the last "queue full" line
 	lastBusy  atomic.Int64  // and of the last "loop is behind" line
 	busyDrops atomic.Uint64 // messages from other servers dropped: the loop was behind
+	asking    atomic.Int64  // our requests waiting for answers (ask)
 	alone     atomic.Bool   // Redis was not there at start (-redis-optional)
 }
 
@@ -256,7 +260,18 @@ func (c *clusterNode) response(r *redisadapter.Response) {
 // what came. Counting the servers is a round trip to Redis, so it all
 // happens on a goroutine of its own: the loop never waits for Redis.
 func (c *clusterNode) ask(nsp string, r redisadapter.Request, timeout time.Duration,
-	done func([]json.RawMessage, []server.RemoteSocket, error)) {
+	finish func([]json.RawMessage, []server.RemoteSocket, error)) {
+	// A client that asks faster than the answers come must not pile up
+	// goroutines and timers without end: maxAsking at once.
+	if c.asking.Add(1) > maxAsking {
+		c.asking.Add(-1)
+		finish(nil, nil, fmt.Errorf("more than %d requests to other servers are waiting for answers; try later", maxAsking))
+		return
+	}
+	done := func(a []json.RawMessage, f []server.RemoteSocket, err error) {
+		c.asking.Add(-1)
+		finish(a, f, err)
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		n, err := c.bus.ServerCount(ctx, nsp)
