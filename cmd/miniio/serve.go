@@ -68,6 +68,7 @@ import (
 	"github.com/fatih/color"
 	"golang.org/x/sys/unix"
 
+	"socklab/internal/chatpage"
 	"socklab/internal/server"
 	"socklab/internal/sys"
 	"socklab/internal/websocket"
@@ -110,7 +111,8 @@ func runServe(args []string) int {
 	showWire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
 	redisURL := fs.String("redis", "", "join other servers through Redis, socket.io's Redis adapter protocol: redis://127.0.0.1:6379 (lessons/17)")
 	redisOptional := fs.Bool("redis-optional", false, "with -redis: when Redis is not there at start, serve local clients only (with a warning) and keep trying")
-	sys.RegisterFlags(fs) // -q, -explain, -step, -color
+	httpSetup := httpFlags(fs) // -cors, -client-bundle: long-polling's page and origins
+	sys.RegisterFlags(fs)      // -q, -explain, -step, -color
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: miniio serve [-addr 127.0.0.1:7070] [-token T] [-wire] [-trace] [-q] [limits]\n\n"+
 			"The demo server: chat, echo, join, leave, shout (and with -bench-events the benchmark's events).\n\nFlags:\n")
@@ -147,6 +149,10 @@ func runServe(args []string) int {
 		logConnection = logHooks(&o, &srv, log, *showWire)
 	}
 	srv = server.NewServer(o)
+	if msg := httpSetup(srv, log); msg != "" {
+		fmt.Fprintf(os.Stderr, "miniio serve: %s\n", msg)
+		return 2
+	}
 	if *token != "" {
 		srv.Use(server.TokenAuth(*token))
 	}
@@ -579,4 +585,66 @@ func unwrapErrno(err error) error {
 		return errno
 	}
 	return err
+}
+
+// The HTTP port serves more than /socket.io/: the chat page at "/" (a
+// browser opens http://127.0.0.1:3000/ and chats with the terminals),
+// and, for the page's ?client=official, socket.io's own client bundle at
+// chatpage.BundlePath. The bundle comes from npm (peers/node), never from
+// this repository: without it that path answers 404 with the reason.
+//
+// -cors lets pages from other origins use the server (a page on
+// http://localhost:8080 talking to :3000): off unless origins are named,
+// and each named exactly; the answer names the origin, never "*", because
+// the client sends its cookies with every request.
+
+// defaultBundle is where `npm ci --prefix peers/node` puts the bundle.
+const defaultBundle = "peers/node/node_modules/socket.io-client/dist/socket.io.min.js"
+
+// httpFlags registers -cors and -client-bundle; the function it returns
+// hands them to the server once it exists (a message when they are wrong).
+func httpFlags(fs *flag.FlagSet) func(*server.Server, *logger) string {
+	cors := fs.String("cors", "", "let pages from these origins use the server: ORIGIN[,ORIGIN…], e.g. http://localhost:8080 (default none)")
+	bundle := fs.String("client-bundle", "", "the file served at "+chatpage.BundlePath+" (default "+defaultBundle+" if it exists)")
+	return func(srv *server.Server, log *logger) string {
+		var origins []string
+		for _, o := range strings.Split(*cors, ",") {
+			if o = strings.TrimSpace(o); o == "" {
+				continue
+			}
+			if o == "*" || !strings.Contains(o, "://") || strings.HasSuffix(o, "/") {
+				return fmt.Sprintf("-cors %q: name each origin as scheme://host[:port], without a path (a browser sends it so)", o)
+			}
+			origins = append(origins, o)
+		}
+		path, missing := *bundle, ""
+		if path == "" {
+			path = defaultBundle
+		}
+		js, err := readProcFile(path) // plain open/read: see readProcFile
+		if err != nil {
+			if *bundle != "" {
+				return fmt.Sprintf("-client-bundle: %v", err)
+			}
+			missing = fmt.Sprintf("no client bundle: %s is missing (npm ci --prefix peers/node, or -client-bundle FILE)\n", path)
+		}
+		srv.SetHTTP(server.HTTPOptions{
+			CORSOrigins: origins,
+			Page: func(p string) (int, string, []byte) {
+				switch {
+				case p == "/":
+					return 200, chatpage.ContentType, chatpage.HTML
+				case p == chatpage.BundlePath && missing != "":
+					return 404, "text/plain; charset=utf-8", []byte(missing)
+				case p == chatpage.BundlePath:
+					return 200, "application/javascript; charset=utf-8", js
+				}
+				return 0, "", nil
+			},
+		})
+		if len(origins) > 0 {
+			log.info("CORS: pages from %s may use this server", strings.Join(origins, ", "))
+		}
+		return ""
+	}
 }

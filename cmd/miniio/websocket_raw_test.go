@@ -160,7 +160,7 @@ func TestWebSocketRefusedBeforeUpgrade(t *testing.T) {
 	}{
 		{"wrong path", wsRequest("/chat"), "404", "nothing here but /socket.io/\n"},
 		{"EIO 3", wsRequest("/socket.io/?EIO=3&transport=websocket"), "400", `{"code":5,"message":"Unsupported protocol version"}`},
-		{"polling", wsRequest("/socket.io/?EIO=4&transport=polling"), "400", `{"code":0,"message":"Transport unknown"}`},
+		{"unknown transport", wsRequest("/socket.io/?EIO=4&transport=carrier-pigeon"), "400", `{"code":0,"message":"Transport unknown"}`},
 		{"no transport", wsRequest("/socket.io/?EIO=4"), "400", `{"code":0,"message":"Transport unknown"}`},
 		{"an upgrade's sid", wsRequest("/socket.io/?EIO=4&transport=websocket&sid=abc"), "400", `{"code":1,"message":"Session ID unknown"}`},
 		{"POST", strings.Replace(wsRequest("/socket.io/?EIO=4&transport=websocket"), "GET", "POST", 1), "400", `{"code":2,"message":"Bad handshake method"}`},

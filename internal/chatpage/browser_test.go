@@ -2,9 +2,10 @@ package chatpage_test
 
 // The chat page in a real browser: Debian's chromium, headless, driven by
 // peers/node/browser.js (npm puppeteer-core, which brings no browser of
-// its own). The server is socket.io's own, peers/node/sio-server.js,
-// playing miniio's demo, until `miniio serve` serves the page itself; a
-// scripted socket.io-client stands in for the `miniio chat` terminal user.
+// its own). The server here is socket.io's own, peers/node/sio-server.js,
+// playing miniio's demo, with a scripted socket.io-client standing in for
+// the `miniio chat` terminal user; miniio_browser_test.go runs the same
+// scenario against `miniio serve` and a real `miniio chat`.
 //
 // Without chromium the test fails, unless SOCKLAB_ALLOW_MISSING lists
 // "chromium"; without node or peers/node's modules, unless it lists "node".

@@ -43,17 +43,30 @@ func (srv *Server) opened(s *Socket) {
 		s.closeWith(fmt.Sprintf("%s: %d connections already", wire.ReasonServerFull, srv.opts.MaxConns))
 		return
 	}
+	// The socket's id, which programs see (Socket.ID, the CONNECT answer
+	// 40{"sid":"…"}), is not the Engine.IO session id of OPEN: on
+	// long-polling the session id authorises every HTTP request of the
+	// session, so it must stay a secret between the client and the
+	// server (socket.io keeps the two apart since v3).
 	s.id = newID()
+	sid := s.c.SID() // a long-polling session's, made by the transport
+	if sid == "" {
+		sid = newID()
+	}
 	if srv.opts.OnOpen != nil {
 		srv.opts.OnOpen(s)
 	}
 	hs := wire.Handshake{
-		SID:          s.id,
+		SID:          sid,
 		PingInterval: srv.opts.PingInterval,
 		PingTimeout:  srv.opts.PingTimeout,
 		MaxPayload:   srv.opts.MaxPayload,
 	}
-	if s.c.WebSocket() {
+	switch {
+	case s.c.Polling():
+		// Long-polling may move to a WebSocket (the upgrade).
+		hs.Upgrades = []string{"websocket"}
+	case s.c.WebSocket():
 		// socket.io's clients read the list of upgrades; on a WebSocket
 		// there is nothing to upgrade to.
 		hs.Upgrades = []string{}

@@ -78,6 +78,10 @@ func (c *Conn) more() *connInput {
 
 // feed handles input in the connection's envelope.
 func (t *Transport) feed(c *Conn, in []byte) {
+	if c.hx != nil { // an HTTP request in progress (polling.go)
+		t.httpData(c, in)
+		return
+	}
 	if c.ws != nil {
 		t.wsData(c, in)
 		return

@@ -122,12 +122,16 @@ type Transport struct {
 	loop   Loop
 	input  inputBudget
 	httpFD int // the listening socket of HTTP and WebSocket clients; -1: none
+
+	http     HTTPOptions             // long-polling, CORS, pages (polling.go)
+	sessions map[string]*pollSession // long-polling sessions by sid (polling.go)
 }
 
 // New returns a transport that reports to h. It does nothing until
 // Serve (or, in a test, Attach and Open).
 func New(h Handler, opts Options) *Transport {
-	t := &Transport{h: h, opts: opts.withDefaults(), httpFD: -1}
+	t := &Transport{opts: opts.withDefaults(), httpFD: -1}
+	t.h = openedOnly{h, t} // polling.go
 	t.input.holders = make(map[*Conn]struct{})
 	return t
 }
@@ -149,8 +153,11 @@ type Conn struct {
 	t       *Transport
 	link    Link
 	peer    string
-	in      *connInput // unfinished input (input.go); nil while none
-	ws      *wsState   // the WebSocket envelope (websocket.go); nil for TCP frames
+	in      *connInput    // unfinished input (input.go); nil while none
+	ws      *wsState      // the WebSocket envelope (websocket.go); nil for TCP frames
+	poll    *pollSession  // the long-polling session this Conn stands for (polling.go)
+	hx      *httpExchange // the HTTP request c is answering itself (polling.go)
+	probe   *pollSession  // the session this WebSocket takes over (polling.go)
 	fd      int32
 	opened  bool // the layer above knows of it (after the 101, for WebSocket)
 	closing bool // Close or Abort was called, or the loop closed it
@@ -185,6 +192,7 @@ func (t *Transport) Data(c *Conn, in []byte) int {
 func (t *Transport) Hangup(c *Conn, reason string) {
 	c.closing = true
 	t.release(c)
+	t.pollHangup(c)
 	if c.ws != nil {
 		stop(&c.ws.headTimer)
 		stop(&c.ws.timer)
@@ -207,7 +215,12 @@ func (c *Conn) FD() int { return int(c.fd) }
 func (c *Conn) Peer() string { return c.peer }
 
 // OutputLen is how many bytes are queued and not yet written.
-func (c *Conn) OutputLen() int { return c.link.OutputLen() }
+func (c *Conn) OutputLen() int {
+	if c.poll != nil && c.link == nil {
+		return c.poll.queued
+	}
+	return c.link.OutputLen()
+}
 
 // Closing says whether the connection is on its way out.
 func (c *Conn) Closing() bool { return c.closing }
@@ -221,6 +234,9 @@ func (c *Conn) WebSocket() bool { return c.ws != nil }
 // WebSocket the CLOSE packet (ClosePacket) becomes a close frame with its
 // reason.
 func (c *Conn) Send(p *Packet) error {
+	if c.poll != nil && c.link == nil {
+		return c.pollSend(p, false)
+	}
 	if c.ws == nil {
 		return c.link.Write(p.tcpFrame())
 	}
@@ -248,6 +264,9 @@ func (c *Conn) Send(p *Packet) error {
 // more input is handled. A WebSocket gets a close frame first, if it has
 // not had one.
 func (c *Conn) Close() {
+	if c.poll != nil && c.pollClose(false) {
+		return
+	}
 	if c.ws != nil && c.ws.upgraded {
 		c.wsClose(websocket.CloseNormal, "")
 		return
@@ -259,6 +278,9 @@ func (c *Conn) Close() {
 
 // Abort closes the connection now, dropping its queued output.
 func (c *Conn) Abort() {
+	if c.poll != nil && c.pollClose(true) {
+		return
+	}
 	c.closing = true
 	c.t.release(c)
 	c.link.Abort()

@@ -110,6 +110,9 @@ func (t *Transport) wsHead(c *Conn, in []byte) []byte {
 	if t.opts.OnHTTP != nil {
 		t.opts.OnHTTP(c, false, buf[:n])
 	}
+	if t.route(c, &req, rest) { // long-polling, upgrades, pages (polling.go)
+		return nil
+	}
 	key, answer, status, reason := t.checkHandshake(&req)
 	if answer != nil {
 		t.refuseHTTP(c, answer, status, reason)
@@ -148,11 +151,8 @@ func (t *Transport) checkHandshake(req *httpwire.Request) (key string, answer []
 	}
 	// Engine.IO's own checks, in its order, with its codes.
 	if tr, _ := q.Get("transport"); tr != "websocket" || q.Count("transport") != 1 {
-		// "polling" too: long-polling is not served yet.
-		why := "transport " + strconv.Quote(tr) + ": only websocket is served"
-		if tr == "polling" {
-			why += " (long-polling is not, yet)"
-		}
+		// (long-polling, and an upgrade with a sid, are route's: polling.go)
+		why := "transport " + strconv.Quote(tr) + ": only polling and websocket are served"
 		return "", engineError(0, "Transport unknown"), 400, why
 	}
 	if _, ok := q.Get("sid"); ok {
@@ -349,6 +349,10 @@ func (t *Transport) wsRefuse(c *Conn, err error) {
 func (t *Transport) wsMessage(c *Conn, msg websocket.Message) {
 	switch msg.Opcode {
 	case websocket.OpText:
+		if c.probe != nil && !c.opened { // polling.go
+			t.pollProbe(c, msg.Payload)
+			return
+		}
 		t.h.Packet(c, msg.Payload)
 	case websocket.OpBinary:
 		c.ws.closeCode = websocket.CloseUnsupportedData
