@@ -598,11 +598,13 @@ func (u *wsUser) count(key string) int {
 }
 
 // TestClusterBehindNginx runs scripts/cluster (redis-server, miniio A and
-// B, Node C, nginx in front) and connects sixteen Go clients and two
-// official socket.io-clients through nginx over WebSocket: the
-// connections spread over the nodes, every shout reaches every client
-// exactly once, no session breaks, and the script stops everything by
-// PID on SIGTERM.
+// B, Node C, nginx in front) and connects, through nginx, sixteen Go
+// clients and two official socket.io-clients over WebSocket, and six
+// socket.io-clients with their default transports (long-polling, then
+// the upgrade): the connections spread over the nodes, every shout
+// reaches every client exactly once, no session breaks (each poll lands
+// on the node that holds its session), and the script stops everything
+// by PID on SIGTERM.
 func TestClusterBehindNginx(t *testing.T) {
 	for _, tool := range []string{"redis-server", "nginx", "bash"} {
 		proctest.NeedTool(t, tool)
@@ -648,6 +650,15 @@ func TestClusterBehindNginx(t *testing.T) {
 	}
 	n1 := user(t, fmt.Sprintf("http://%s:%d", fronts[0], front), "n1")
 	n2 := user(t, fmt.Sprintf("http://%s:%d", fronts[1], front), "n2")
+	// socket.io-client's defaults: long-polling first, then the upgrade.
+	// Every poll is a new HTTP request; nginx's hash must send each to
+	// the node that holds the session, or the session breaks.
+	var pollers []*nodepeer.Client
+	for i, addr := range fronts[2:8] {
+		c := nodepeer.StartClient(t, fmt.Sprintf("http://%s:%d", addr, front), nodepeer.ClientOptions{Auth: map[string]string{"name": fmt.Sprintf("p%d", i+1)}})
+		c.Next(proctest.Limit, nodepeer.Type("connect"))
+		pollers = append(pollers, c)
+	}
 
 	users[0].c.Emit("shout", "one")
 	n1.EmitAck("shout", "two")
@@ -689,7 +700,17 @@ func TestClusterBehindNginx(t *testing.T) {
 			t.Errorf("u%d was disconnected", i+1)
 		}
 	}
-	for _, n := range []*nodepeer.Client{n1, n2} {
+	for i, p := range pollers {
+		waitGot(t, p, fmt.Sprintf("p%d", i+1), "shout", `"n2"`, `"four"`)
+		if o := p.Seen(nodepeer.Type("open")); len(o) != 1 || o[0].Transport != "polling" {
+			t.Errorf("p%d: opened %v, want once, on long-polling", i+1, o)
+		}
+		if c := p.Seen(nodepeer.Type("connect")); len(c) != 1 {
+			t.Errorf("p%d: connected %d times, want once", i+1, len(c))
+		}
+		p.Next(proctest.Limit, nodepeer.Type("upgrade"))
+	}
+	for _, n := range append([]*nodepeer.Client{n1, n2}, pollers...) {
 		if got(n, "shout", `"u1"`, `"one"`) != 1 || got(n, "shout", `"n1"`, `"two"`) != 1 {
 			t.Errorf("a socket.io-client got a shout other than once: %v", n.Lines())
 		}
@@ -700,7 +721,7 @@ func TestClusterBehindNginx(t *testing.T) {
 
 	// Which node took whom: each node's log says who connected.
 	spread := map[string]int{}
-	for node, pattern := range map[string]string{"A": `(?m)^(u\d+|n\d) connected`, "B": `(?m)^(u\d+|n\d) connected`, "C": `(?m)^/ (u\d+|n\d) connected`} {
+	for node, pattern := range map[string]string{"A": `(?m)^(u\d+|[np]\d) connected`, "B": `(?m)^(u\d+|[np]\d) connected`, "C": `(?m)^/ (u\d+|[np]\d) connected`} {
 		b, err := os.ReadFile(filepath.Join(dir, strings.ToLower(node)+".log"))
 		if err != nil {
 			t.Fatal(err)
@@ -708,8 +729,8 @@ func TestClusterBehindNginx(t *testing.T) {
 		spread[node] = len(regexp.MustCompile(pattern).FindAllString(string(b), -1))
 	}
 	t.Logf("clients per node through nginx: %v", spread)
-	if spread["A"]+spread["B"]+spread["C"] != 18 {
-		t.Errorf("the nodes' logs count %v connections, want 18", spread)
+	if spread["A"]+spread["B"]+spread["C"] != 24 {
+		t.Errorf("the nodes' logs count %v connections, want 24", spread)
 	}
 	used := 0
 	for _, n := range spread {
