@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -644,6 +646,19 @@ func TestClusterBehindNginx(t *testing.T) {
 	}
 
 	front := ports["FRONT_PORT"]
+	// The chat page, through nginx, from whichever node each address
+	// reaches: every node serves it.
+	for _, addr := range fronts[:4] {
+		resp, err := http.Get(fmt.Sprintf("http://%s:%d/", addr, front))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(page), "<html") {
+			t.Errorf("GET / via %s: %d from %s, %d bytes; want the chat page", addr, resp.StatusCode, resp.Header.Get("X-Socklab-Node"), len(page))
+		}
+	}
 	var users []*wsUser
 	for i, addr := range fronts {
 		users = append(users, startWSUser(t, fmt.Sprintf("ws://%s:%d", addr, front), fmt.Sprintf("u%d", i+1)))
