@@ -35,6 +35,7 @@ package main
 //	./bin/miniio serve -max-payload 100          # see a long message refused
 //	./bin/miniio serve -q -bench-events          # errors only, and the benchmark's events
 //	./bin/miniio serve -conformance              # as socket.io's official protocol suites expect (conformanceHandlers)
+//	./bin/miniio serve -redis redis://127.0.0.1:6379   # one of several servers (redis.go, scripts/cluster)
 //
 // Watch:
 //
@@ -45,7 +46,8 @@ package main
 // down", and the server exits 0 within a few seconds.
 //
 // See: lessons/11-emit-and-on.md, lessons/12-acks-and-rooms.md,
-// lessons/13-stress-and-limits.md; man 7 epoll.
+// lessons/13-stress-and-limits.md, lessons/17-more-than-one-server.md;
+// man 7 epoll.
 
 import (
 	"bytes"
@@ -109,6 +111,8 @@ func runServe(args []string) int {
 	trace := fs.Bool("trace", false, "print the socket calls on stderr, as strace shows them")
 	showWire := fs.Bool("wire", false, "print every frame sent (→) and received (←): its length and text")
 	traceStreamOn := fs.Bool("trace-stream", false, "stream the trace to pages on the /trace namespace (loopback clients, or holders of -token): the chat page's ?trace=1")
+	redisURL := fs.String("redis", "", "join other servers through Redis, socket.io's Redis adapter protocol: redis://127.0.0.1:6379 (lessons/17)")
+	redisOptional := fs.Bool("redis-optional", false, "with -redis: when Redis is not there at start, serve local clients only (with a warning) and keep trying")
 	httpSetup := httpFlags(fs) // -cors, -client-bundle: long-polling's page and origins
 	conformance := fs.Bool("conformance", false, "start as socket.io's official conformance suites expect: ping 300ms/200ms, maxPayload 1000000, connect timeout 1s, their handlers on / and /custom instead of the demo's")
 	sys.RegisterFlags(fs) // -q, -explain, -step, -color
@@ -175,6 +179,19 @@ func runServe(args []string) int {
 	}
 	if logConnection != nil {
 		srv.OnConnection(logConnection)
+	}
+	// -redis: more than one server (redis.go). Without it, nothing here
+	// knows other servers exist.
+	if *redisURL != "" {
+		leave, err := joinCluster(srv, *redisURL, *redisOptional, log)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "miniio serve: -redis %s: %v\n", *redisURL, err)
+			return 1
+		}
+		defer leave()
+	} else if *redisOptional {
+		fmt.Fprintln(os.Stderr, "miniio serve: -redis-optional needs -redis URL")
+		return 2
 	}
 
 	// SIGINT (Ctrl-C) and SIGTERM: say goodbye to every client, then go.

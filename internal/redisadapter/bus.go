@@ -132,7 +132,7 @@ func (s Status) String() string {
 		return fmt.Sprintf("redis: subscribed again at %s: broadcasts other nodes sent in the %v since %s are lost",
 			s.Back.Format(clock), s.Window.Round(time.Millisecond), s.Since.Format(clock))
 	case PublishFailing:
-		return fmt.Sprintf("redis: publishing failed (%v); queueing", s.Err)
+		return fmt.Sprintf("redis: publishing failed (%v); trying again with backoff", s.Err)
 	case PublishResumed:
 		return fmt.Sprintf("redis: publishing again; %d of our messages were lost meanwhile", s.Dropped)
 	}
@@ -199,12 +199,22 @@ type inMessage struct {
 	payload          string
 }
 
+// quietLogger drops go-redis's own log lines ("connection pool: failed
+// to dial after 5 attempts", one per attempt): the Bus says the same once,
+// through OnStatus, with what it means for the messages.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once
+
 // New checks cfg and starts the Bus; it connects in the background.
 // WaitSubscribed tells when it is in place. Dial does both.
 func New(cfg Config) (*Bus, error) {
 	if cfg.OnMessage == nil {
 		return nil, errors.New("redisadapter: Config.OnMessage is required")
 	}
+	quietOnce.Do(func() { redis.SetLogger(quietLogger{}) })
 	cfg.defaults()
 	opts, err := redis.ParseURL(cfg.URL)
 	if err != nil {

@@ -232,6 +232,8 @@ type Server struct {
 	dispatching bool       // the loop is running handlers: it will look at the queue
 	wakePosted  bool       // a Post to drain the queue is on its way
 
+	adapter *adapterState // the link to other servers, and their events' handlers (server_adapter.go)
+
 	earlyStop *time.Duration // Shutdown came before Serve had a loop: its timeout
 
 	open      atomic.Int64 // open connections

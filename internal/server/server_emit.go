@@ -43,6 +43,7 @@ const (
 	opJoin                     // s joins room
 	opLeave                    // s leaves room
 	opDisconnect               // the server ends s's session
+	opRun                      // run a function on the loop (server_adapter.go)
 )
 
 type serverOp struct {
@@ -57,6 +58,7 @@ type serverOp struct {
 	cb      func([]json.RawMessage, error)
 	bcb     func(BinaryArgs, error) // instead of cb: EmitWithAckBinary
 	timeout time.Duration
+	run     func()
 }
 
 // enqueue adds an op, waking the loop if it is not going to look at the
@@ -137,6 +139,8 @@ func (srv *Server) apply(op *serverOp) {
 		srv.join(s, op.room)
 	case opLeave:
 		srv.leave(s, op.room)
+	case opRun:
+		op.run()
 	case opDisconnect:
 		if s.state == stateConnected {
 			s.send(s.namespace().disconnectPacket)
@@ -211,6 +215,7 @@ type Emitter struct {
 	except      *Socket
 	rooms       []string // empty: every connected socket
 	exceptRooms []string
+	local       bool // this server's clients only, not passed to other servers (server_adapter.go)
 }
 
 // To narrows the receivers to the room's members (and those of the rooms
@@ -241,6 +246,7 @@ func (e Emitter) Emit(event string, args ...any) error {
 		return err
 	}
 	e.srv.enqueue(serverOp{kind: opBroadcast, scope: e, pkt: pkt, atts: atts})
+	e.publish(pkt, atts) // and to the other servers, if there are any
 	return nil
 }
 

@@ -90,12 +90,18 @@ func (srv *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	n := srv.namespaces[name]
-	if n == nil {
-		n = newNamespace(srv, name)
+	n, made := func() (*Namespace, bool) {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		if n := srv.namespaces[name]; n != nil {
+			return n, false
+		}
+		n := newNamespace(srv, name)
 		srv.namespaces[name] = n
+		return n, true
+	}()
+	if made {
+		srv.namespaceAdded(name) // the adapter subscribes to it (server_adapter.go)
 	}
 	return n
 }
