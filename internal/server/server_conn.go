@@ -373,6 +373,13 @@ func (s *Socket) finish(reason string) {
 		}
 		s.dropBinary()
 	}
+	if s.gone {
+		// The socket of "/" left earlier by the client's DISCONNECT and
+		// the session lived on (leaveMain): that is the reason its owner
+		// is told, as socket.io tells its socket, whatever ended the
+		// session after it (the client's CLOSE, mostly).
+		reason = wire.ReasonClientDisconnect
+	}
 	s.detach(reason)
 	if srv.opts.OnClose != nil {
 		srv.opts.OnClose(s, reason)
