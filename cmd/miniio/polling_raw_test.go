@@ -362,3 +362,48 @@ func reasons(log string) string {
 	}
 	return fmt.Sprint(count)
 }
+
+// How a long-polling session ends, as engine.io ends it: DISCONNECT of
+// "/" keeps the session (the PINGs go on, the client's CLOSE ends it); a
+// calm close by the server (a refused CONNECT) leaves its last packets
+// for the next GET; either way the sid is forgotten then (400).
+func TestPollingSessionEndings(t *testing.T) {
+	srv := startServer(t, "-ping-interval", "300ms", "-ping-timeout", "5s", "-token", "s3cret")
+	port := srv.httpPort()
+
+	sid, w := pollConnect(t, port, `{"name":"keep","token":"s3cret"}`)
+	if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, "41"); status != 200 || body != "ok" {
+		t.Fatalf("POST 41 answered %d %q", status, body)
+	}
+	// The next payloads are PINGs: the session lives on without "/".
+	for i := 0; i < 2; i++ {
+		status, _, body := w.pollRequest("GET", pollPath+"&sid="+sid, "")
+		if status != 200 || body != "2" {
+			t.Fatalf("GET %d after 41 answered %d %q, want a PING", i+1, status, body)
+		}
+		if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, "3"); status != 200 || body != "ok" {
+			t.Fatalf("POST 3 answered %d %q", status, body)
+		}
+	}
+	if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, "1"); status != 200 || body != "ok" {
+		t.Fatalf("POST 1 answered %d %q", status, body)
+	}
+	srv.waitFor(`keep disconnected: client namespace disconnect`, 10*time.Second)
+	status, _, body := w.pollRequest("GET", pollPath+"&sid="+sid, "")
+	refused(t, "a GET after CLOSE", status, body, 1, "Session ID unknown")
+
+	// A refused CONNECT while no GET waits: the CONNECT_ERROR and the
+	// CLOSE (plain `1`) wait for the next GET, and then the sid is gone.
+	sid, w = pollOpen(t, port)
+	if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, `40{"token":"nope"}`); status != 200 || body != "ok" {
+		t.Fatalf("POST 40 answered %d %q", status, body)
+	}
+	status, _, body = w.pollRequest("GET", pollPath+"&sid="+sid, "")
+	if status != 200 || body != `44{"message":"not authorized"}`+"\x1e1" {
+		t.Fatalf("the GET after a refused CONNECT answered %d %q, want CONNECT_ERROR and CLOSE", status, body)
+	}
+	w = wsDialRaw(t, port)
+	status, _, body = w.pollRequest("GET", pollPath+"&sid="+sid, "")
+	refused(t, "a GET after the refusal", status, body, 1, "Session ID unknown")
+	srv.checkNoPanic()
+}
