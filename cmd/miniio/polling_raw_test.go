@@ -178,7 +178,8 @@ func TestPollingDuplicateGet(t *testing.T) {
 
 // The upgrade by hand: a WebSocket with the session's sid, 2probe and
 // 3probe, the waiting GET released with NOOP, UPGRADE; then the session
-// lives on the WebSocket, and the sid opens nothing else.
+// lives on the WebSocket, and the sid opens nothing else (a second
+// WebSocket gets 101 and a close, as in engine.io).
 func TestPollingUpgradeByHand(t *testing.T) {
 	srv := startServer(t)
 	port := srv.httpPort()
@@ -214,7 +215,8 @@ func TestPollingUpgradeByHand(t *testing.T) {
 		break
 	}
 
-	// The sid is the WebSocket's now: HTTP and a second WebSocket are refused.
+	// The sid is the WebSocket's now: HTTP is refused, a second WebSocket
+	// is closed at once.
 	r := wsDialRaw(t, port)
 	status, _, body := r.pollRequest("GET", pollPath+"&sid="+sid, "")
 	refused(t, "GET after the upgrade", status, body, 3, "Bad request")

@@ -372,7 +372,7 @@ func (t *Transport) pollGet(c *Conn, sess *pollSession) {
 	case sess.probed:
 		t.pollNoop(sess) // the upgrade is on its way: do not hold the GET
 	case sess.state != sessionPolling:
-		t.pollEnd(sess, wire.ReasonTransportClose)
+		t.pollEnd(sess, sess.endReason())
 	}
 }
 
@@ -516,7 +516,7 @@ func (t *Transport) pollFlush(sess *pollSession) {
 	t.pollAnswered(sess)
 	t.answer(c, 200, "text/plain; charset=UTF-8", body)
 	if sess.state == sessionClosing {
-		t.pollEnd(sess, wire.ReasonTransportClose)
+		t.pollEnd(sess, sess.endReason())
 	}
 }
 
@@ -542,15 +542,16 @@ func (t *Transport) pollAnswered(sess *pollSession) {
 			case sessionPolling:
 				t.h.Refused(sess.conn, fmt.Sprintf("%s: no poll request within %v", wire.ReasonPingTimeout, timeout))
 			case sessionClosing:
-				t.pollEnd(sess, sess.reason)
+				t.pollEnd(sess, sess.endReason())
 			}
 		})
 	}
 }
 
 // pollClose is Close for a session: the CLOSE packet the layer above
-// queued goes out with the next GET (at once if one waits), and the
-// session ends then, or when its timeout passes. It reports false after
+// queued goes out to the GET that waits, if one does; if none waits, a
+// session that ends in error is forgotten at once (endsAtOnce), and a
+// calm close waits for the next GET, or for its timeout. It reports false after
 // the upgrade: the WebSocket is closed the usual way.
 func (c *Conn) pollClose(abort bool) bool {
 	sess := c.poll
@@ -563,10 +564,7 @@ func (c *Conn) pollClose(abort bool) bool {
 		return false
 	}
 	c.closing = true
-	reason := sess.reason
-	if reason == "" {
-		reason = wire.ReasonTransportClose
-	}
+	reason := sess.endReason()
 	switch {
 	case sess.state == sessionEnded:
 	case abort:
@@ -588,6 +586,15 @@ func (c *Conn) pollClose(abort bool) bool {
 		}
 	}
 	return true
+}
+
+// endReason is why the session ends, for the log: the reason of the
+// CLOSE packet the layer above sent, if it sent one.
+func (sess *pollSession) endReason() string {
+	if sess.reason == "" {
+		return wire.ReasonTransportClose
+	}
+	return sess.reason
 }
 
 // endsAtOnce says whether a session that ends for reason is forgotten
