@@ -167,8 +167,8 @@ func TestPollingDuplicateGet(t *testing.T) {
 	status, _, body := second.pollRequest("GET", pollPath+"&sid="+sid, "")
 	refused(t, "a second GET", status, body, 3, "Bad request")
 	_, first := w.answer()
-	if !strings.HasPrefix(first, `1{"reason":"transport error: overlap from client`) {
-		t.Fatalf("the waiting GET got %q, want the CLOSE packet", first)
+	if first != "1" {
+		t.Fatalf("the waiting GET got %q, want the CLOSE packet as engine.io sends it, \"1\" (the reason is in the log)", first)
 	}
 	third := wsDialRaw(t, port)
 	status, _, body = third.pollRequest("GET", pollPath+"&sid="+sid, "")
@@ -178,7 +178,8 @@ func TestPollingDuplicateGet(t *testing.T) {
 
 // The upgrade by hand: a WebSocket with the session's sid, 2probe and
 // 3probe, the waiting GET released with NOOP, UPGRADE; then the session
-// lives on the WebSocket, and the sid opens nothing else.
+// lives on the WebSocket, and the sid opens nothing else (a second
+// WebSocket gets 101 and a close, as in engine.io).
 func TestPollingUpgradeByHand(t *testing.T) {
 	srv := startServer(t)
 	port := srv.httpPort()
@@ -214,7 +215,8 @@ func TestPollingUpgradeByHand(t *testing.T) {
 		break
 	}
 
-	// The sid is the WebSocket's now: HTTP and a second WebSocket are refused.
+	// The sid is the WebSocket's now: HTTP is refused, a second WebSocket
+	// is closed at once.
 	r := wsDialRaw(t, port)
 	status, _, body := r.pollRequest("GET", pollPath+"&sid="+sid, "")
 	refused(t, "GET after the upgrade", status, body, 3, "Bad request")
@@ -223,9 +225,12 @@ func TestPollingUpgradeByHand(t *testing.T) {
 	refused(t, "POST after the upgrade", status, body, 3, "Bad request")
 	r = wsDialRaw(t, port)
 	r.write(wsRequest("/socket.io/?EIO=4&transport=websocket&sid=" + sid))
-	head, body := r.answer()
-	if !strings.HasPrefix(head, "HTTP/1.1 400 ") || body != `{"code":3,"message":"Bad request"}` {
-		t.Fatalf("a second WebSocket for the sid answered %q %q", head, body)
+	// engine.io's answer: 101, then a close at once (no OPEN, nothing).
+	if head, body := r.answer(); !strings.HasPrefix(head, "HTTP/1.1 101 ") || body != "" {
+		t.Fatalf("a second WebSocket for the sid answered %q %q, want 101", head, body)
+	}
+	if op, p := r.frame(); op != websocket.OpClose || !strings.Contains(p, "upgraded already") {
+		t.Fatalf("a second WebSocket for the sid was sent %v %q, want a close frame", op, p)
 	}
 	r = wsDialRaw(t, port)
 	r.write(wsRequest("/socket.io/?EIO=4&transport=websocket&sid=nope"))
@@ -358,4 +363,49 @@ func reasons(log string) string {
 		}
 	}
 	return fmt.Sprint(count)
+}
+
+// How a long-polling session ends, as engine.io ends it: DISCONNECT of
+// "/" keeps the session (the PINGs go on, the client's CLOSE ends it); a
+// calm close by the server (a refused CONNECT) leaves its last packets
+// for the next GET; either way the sid is forgotten then (400).
+func TestPollingSessionEndings(t *testing.T) {
+	srv := startServer(t, "-ping-interval", "300ms", "-ping-timeout", "5s", "-token", "s3cret")
+	port := srv.httpPort()
+
+	sid, w := pollConnect(t, port, `{"name":"keep","token":"s3cret"}`)
+	if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, "41"); status != 200 || body != "ok" {
+		t.Fatalf("POST 41 answered %d %q", status, body)
+	}
+	// The next payloads are PINGs: the session lives on without "/".
+	for i := 0; i < 2; i++ {
+		status, _, body := w.pollRequest("GET", pollPath+"&sid="+sid, "")
+		if status != 200 || body != "2" {
+			t.Fatalf("GET %d after 41 answered %d %q, want a PING", i+1, status, body)
+		}
+		if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, "3"); status != 200 || body != "ok" {
+			t.Fatalf("POST 3 answered %d %q", status, body)
+		}
+	}
+	if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, "1"); status != 200 || body != "ok" {
+		t.Fatalf("POST 1 answered %d %q", status, body)
+	}
+	srv.waitFor(`keep disconnected: client namespace disconnect`, 10*time.Second)
+	status, _, body := w.pollRequest("GET", pollPath+"&sid="+sid, "")
+	refused(t, "a GET after CLOSE", status, body, 1, "Session ID unknown")
+
+	// A refused CONNECT while no GET waits: the CONNECT_ERROR and the
+	// CLOSE (plain `1`) wait for the next GET, and then the sid is gone.
+	sid, w = pollOpen(t, port)
+	if status, _, body := w.pollRequest("POST", pollPath+"&sid="+sid, `40{"token":"nope"}`); status != 200 || body != "ok" {
+		t.Fatalf("POST 40 answered %d %q", status, body)
+	}
+	status, _, body = w.pollRequest("GET", pollPath+"&sid="+sid, "")
+	if status != 200 || body != `44{"message":"not authorized"}`+"\x1e1" {
+		t.Fatalf("the GET after a refused CONNECT answered %d %q, want CONNECT_ERROR and CLOSE", status, body)
+	}
+	w = wsDialRaw(t, port)
+	status, _, body = w.pollRequest("GET", pollPath+"&sid="+sid, "")
+	refused(t, "a GET after the refusal", status, body, 1, "Session ID unknown")
+	srv.checkNoPanic()
 }

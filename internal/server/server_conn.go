@@ -171,19 +171,43 @@ func (s *Socket) message(p *wire.Packet) {
 	case wire.BinaryEvent, wire.BinaryAck:
 		s.startBinary(p)
 	case wire.Disconnect:
-		if target == s {
-			s.closeWith(wire.ReasonClientDisconnect)
-		} else {
+		switch {
+		case target != s:
 			target.leaveNamespace(wire.ReasonClientDisconnect)
+		case s.c.WebSocket() || s.c.Polling():
+			// socket.io's transports: only the socket of "/" ends, the
+			// Engine.IO session goes on (PINGs, the other namespaces), as
+			// socket.io's server does; the client sends CLOSE when it
+			// leaves. A new CONNECT to "/" on it is refused (see connect).
+			s.leaveMain(wire.ReasonClientDisconnect)
+		default:
+			// miniio's TCP frames keep one namespace session per
+			// connection: DISCONNECT of "/" ends it, and the server says
+			// so with CLOSE and its reason (lessons 11 and 12 show it).
+			s.closeWith(wire.ReasonClientDisconnect)
 		}
 	default: // CONNECT_ERROR
 		s.closeWith(wire.ReasonProtocolError + ": CONNECT_ERROR comes from the server")
 	}
 }
 
+// leaveMain ends the socket of "/" on a DISCONNECT from the client and
+// keeps the session: out of the namespace and its rooms, its waiting acks
+// failed, its disconnect handlers told; the heartbeat and the sockets of
+// other namespaces go on. The session is back in stateOpen, waiting for
+// nothing (no connect timer): the client's CLOSE, or a ping timeout, ends
+// it. Only a socket that was connected gets here (message checks).
+func (s *Socket) leaveMain(reason string) {
+	s.state = stateOpen
+	s.detach(reason)
+}
+
 // connect lets the client into "/", or not.
 func (s *Socket) connect(auth json.RawMessage) {
-	if s.state != stateOpen {
+	if s.state != stateOpen || s.gone {
+		// s.gone: the client left "/" with DISCONNECT and the session
+		// lived on (leaveMain); coming back to "/" on the same session is
+		// not supported.
 		s.closeWith(wire.ReasonProtocolError + ": second CONNECT")
 		return
 	}
@@ -348,6 +372,13 @@ func (s *Socket) finish(reason string) {
 			c.detach(reason)
 		}
 		s.dropBinary()
+	}
+	if s.gone {
+		// The socket of "/" left earlier by the client's DISCONNECT and
+		// the session lived on (leaveMain): that is the reason its owner
+		// is told, as socket.io tells its socket, whatever ended the
+		// session after it (the client's CLOSE, mostly).
+		reason = wire.ReasonClientDisconnect
 	}
 	s.detach(reason)
 	if srv.opts.OnClose != nil {

@@ -39,8 +39,21 @@ import (
 //	← 5 (UPGRADE): the session's *Conn now sends on the WebSocket; the
 //	WebSocket's own *Conn reads, and reports to the same layer-above state
 //
-// After the upgrade the sid answers neither HTTP requests nor another
-// WebSocket: 400.
+// After the upgrade the sid answers no HTTP request (400). A second
+// WebSocket with it (or a second probe while one is under way) gets 101
+// and is closed at once, as engine.io does: socket.io's clients, and the
+// official test suites, expect a WebSocket there, not an HTTP error.
+//
+// When a session ends its sid is forgotten at once: a later GET or POST
+// gets 400 "Session ID unknown". A GET that waits at that moment takes
+// the CLOSE packet. The one exception is a calm close by the server (a
+// disconnect, a refused CONNECT): its last packets wait for the next GET,
+// as engine.io's do (see pollClose).
+//
+// The CLOSE packet goes out as plain `1`, as engine.io sends it: the
+// suites compare bytes, and socket.io's clients read no reason there.
+// The reason is in the server's log (pollEnd's note, the layer above's
+// own); miniio's TCP frames keep `1{"reason":…}`.
 
 // HTTPOptions are the HTTP listener's settings beyond WebSocket: the
 // long-polling sessions' timeout, the origins allowed by CORS, and the
@@ -359,7 +372,7 @@ func (t *Transport) pollGet(c *Conn, sess *pollSession) {
 	case sess.probed:
 		t.pollNoop(sess) // the upgrade is on its way: do not hold the GET
 	case sess.state != sessionPolling:
-		t.pollEnd(sess, wire.ReasonTransportClose)
+		t.pollEnd(sess, sess.endReason())
 	}
 }
 
@@ -471,6 +484,10 @@ func (c *Conn) pollSend(p *Packet, binary bool) error {
 	if sess.state == sessionEnded {
 		return nil
 	}
+	if p.close {
+		sess.reason = p.reason
+		p = NewPacket(wire.AppendClose(nil, ""))
+	}
 	sess.queue = append(sess.queue, pollOut{p: p, binary: binary})
 	sess.queued += p.Len()
 	if sess.get != nil && !sess.get.closing {
@@ -499,7 +516,7 @@ func (t *Transport) pollFlush(sess *pollSession) {
 	t.pollAnswered(sess)
 	t.answer(c, 200, "text/plain; charset=UTF-8", body)
 	if sess.state == sessionClosing {
-		t.pollEnd(sess, wire.ReasonTransportClose)
+		t.pollEnd(sess, sess.endReason())
 	}
 }
 
@@ -525,15 +542,16 @@ func (t *Transport) pollAnswered(sess *pollSession) {
 			case sessionPolling:
 				t.h.Refused(sess.conn, fmt.Sprintf("%s: no poll request within %v", wire.ReasonPingTimeout, timeout))
 			case sessionClosing:
-				t.pollEnd(sess, sess.reason)
+				t.pollEnd(sess, sess.endReason())
 			}
 		})
 	}
 }
 
 // pollClose is Close for a session: the CLOSE packet the layer above
-// queued goes out with the next GET (at once if one waits), and the
-// session ends then, or when its timeout passes. It reports false after
+// queued goes out to the GET that waits, if one does; if none waits, a
+// session that ends in error is forgotten at once (endsAtOnce), and a
+// calm close waits for the next GET, or for its timeout. It reports false after
 // the upgrade: the WebSocket is closed the usual way.
 func (c *Conn) pollClose(abort bool) bool {
 	sess := c.poll
@@ -546,15 +564,21 @@ func (c *Conn) pollClose(abort bool) bool {
 		return false
 	}
 	c.closing = true
+	reason := sess.endReason()
 	switch {
 	case sess.state == sessionEnded:
 	case abort:
-		t.pollEnd(sess, wire.ReasonTransportClose)
+		t.pollEnd(sess, reason)
 	case sess.get != nil:
 		sess.state = sessionClosing
 		t.pollFlush(sess)
 	case len(sess.queue) == 0:
-		t.pollEnd(sess, wire.ReasonTransportClose) // the CLOSE packet went out already
+		t.pollEnd(sess, reason) // the CLOSE packet went out already
+	case endsAtOnce(reason):
+		// An error ends a session at once, as in engine.io (its onError
+		// closes without waiting for a GET): the queued packets are
+		// dropped and the sid is forgotten, so a later poll gets 400.
+		t.pollEnd(sess, reason)
 	default:
 		sess.state = sessionClosing
 		if sess.timer == nil {
@@ -562,6 +586,30 @@ func (c *Conn) pollClose(abort bool) bool {
 		}
 	}
 	return true
+}
+
+// endReason is why the session ends, for the log: the reason of the
+// CLOSE packet the layer above sent, if it sent one.
+func (sess *pollSession) endReason() string {
+	if sess.reason == "" {
+		return wire.ReasonTransportClose
+	}
+	return sess.reason
+}
+
+// endsAtOnce says whether a session that ends for reason is forgotten
+// at once (an error, which engine.io handles in onError) rather than
+// kept until the next GET takes its last packets (a calm close, which
+// engine.io's close() lets drain).
+func endsAtOnce(reason string) bool {
+	for _, prefix := range []string{wire.ReasonPingTimeout, wire.ReasonParseError,
+		wire.ReasonProtocolError, wire.ReasonTransportError, wire.ReasonTooLarge,
+		wire.ReasonFrameTimeout, wire.ReasonInputBudget, wire.ReasonSlowConsumer} {
+		if hasPrefix(reason, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // pollEnd ends a session: out of the map, its requests answered or
@@ -632,13 +680,7 @@ func (t *Transport) upgradeRequest(c *Conn, req *httpwire.Request, q httpwire.Qu
 	case sess == nil || sess.state == sessionEnded:
 		t.refuseHTTP(c, engineError(1, "Session ID unknown"), 400, "no session "+strconv.Quote(sid))
 		return
-	case sess.state == sessionUpgraded:
-		t.refuseHTTP(c, engineError(3, "Bad request"), 400, "the session was upgraded already")
-		return
-	case sess.probe != nil:
-		t.refuseHTTP(c, engineError(3, "Bad request"), 400, "the session is being upgraded already")
-		return
-	case sess.state != sessionPolling:
+	case sess.state != sessionPolling && sess.state != sessionUpgraded:
 		t.refuseHTTP(c, engineError(1, "Session ID unknown"), 400, "the session is closing")
 		return
 	}
@@ -655,6 +697,18 @@ func (t *Transport) upgradeRequest(c *Conn, req *httpwire.Request, q httpwire.Qu
 	ws := c.ws
 	ws.upgraded = true
 	stop(&ws.headTimer)
+	if sess.state == sessionUpgraded || sess.probe != nil {
+		// engine.io's answer to a WebSocket for a session that has one
+		// (or is probing one): 101, then a close at once.
+		ws.head = nil
+		why := "the session was upgraded already"
+		if sess.state != sessionUpgraded {
+			why = "the session is being upgraded already"
+		}
+		t.note(c, "a second WebSocket for a long-polling session: %s", why)
+		c.wsClose(websocket.CloseNormal, why)
+		return
+	}
 	if len(rest) > 0 {
 		rest = append([]byte(nil), rest...)
 	}

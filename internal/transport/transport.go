@@ -325,7 +325,8 @@ func EncodePacket(encode func(dst []byte) ([]byte, error)) (*Packet, error) {
 // ClosePacket is the Engine.IO CLOSE packet with a reason,
 // `1{"reason":"ping timeout"}`: on TCP frames as it is, over WebSocket as
 // a close frame carrying the reason (socket.io's clients show a close
-// frame's reason; they would ignore the packet).
+// frame's reason; they would ignore the packet), on long-polling as plain
+// `1`, as engine.io sends it (pollSend).
 func ClosePacket(reason string) *Packet {
 	p := NewPacket(wire.AppendClose(nil, reason))
 	p.close, p.reason = true, reason
