@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"socklab/internal/websocket"
@@ -110,6 +111,48 @@ func BenchmarkWebSocketSendShared(b *testing.B) {
 	for b.Loop() {
 		if err := c.Send(p); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A packet sent in both envelopes, in either order (a broadcast to TCP
+// and WebSocket clients), comes out whole in each, and the bytes handed
+// out first do not change when the second envelope is made: the first
+// one's header sits in the headroom, the second gets its own copy.
+func TestPacketBothEnvelopes(t *testing.T) {
+	for _, size := range []int{0, 1, 125, 126, 200, 65535, 65536, 70000} {
+		text := make([]byte, size)
+		for i := range text {
+			text[i] = 'a' + byte(i%26)
+		}
+		for _, wsFirst := range []bool{true, false} {
+			p := NewPacket(text)
+			var first, second []byte
+			if wsFirst {
+				first = p.wsFrame()
+			} else {
+				first = p.tcpFrame()
+			}
+			saved := string(first)
+			if wsFirst {
+				second = p.tcpFrame()
+			} else {
+				second = p.wsFrame()
+			}
+			if string(first) != saved {
+				t.Fatalf("size %d, ws first %v: the first frame changed when the second was made", size, wsFirst)
+			}
+			ws, tcp := p.wsFrame(), p.tcpFrame()
+			if !wsFirst {
+				ws, tcp = second, first
+			}
+			f, n, err := websocket.ParseFrame(ws, false, 1<<20)
+			if err != nil || n != len(ws) || !f.Fin || f.Opcode != websocket.OpText || string(f.Payload) != string(text) {
+				t.Fatalf("size %d, ws first %v: WebSocket frame %d of %d bytes, %v, payload ok %v", size, wsFirst, n, len(ws), err, string(f.Payload) == string(text))
+			}
+			if len(tcp) != wire.HeaderLen+size || int(binary.BigEndian.Uint32(tcp)) != size || string(tcp[wire.HeaderLen:]) != string(text) {
+				t.Fatalf("size %d, ws first %v: TCP frame wrong (%d bytes)", size, wsFirst, len(tcp))
+			}
 		}
 	}
 }
