@@ -294,15 +294,19 @@ func (c *Conn) Abort() {
 // it is handed to Send.
 type Packet struct {
 	buf    []byte // headroom, then the text
-	framed bool   // the length is written into the headroom
+	tcp    []byte // the text in a TCP frame, made on first use
 	ws     []byte // the text in a WebSocket text frame, made on first use
+	wsHere bool   // ws is buf's own bytes: its header is in the headroom
 	wsBin  []byte // the bytes in a WebSocket binary frame (SendBinary), made on first use
 	close  bool   // an Engine.IO CLOSE: over WebSocket, a close frame
 	reason string // its reason
 }
 
-// headroom is the room kept in front of a packet's text for its envelope.
-const headroom = wire.HeaderLen
+// headroom is the room kept in front of a packet's text for its
+// envelope's header, written in place: a TCP frame's length
+// (wire.HeaderLen, 4 bytes) or a WebSocket frame's header (2 bytes for
+// up to 125 bytes of text, 4 up to 64 KiB, 10 above).
+const headroom = 10
 
 // NewPacket copies text into a new Packet.
 func NewPacket(text []byte) *Packet {
@@ -340,23 +344,49 @@ func (p *Packet) Text() []byte { return p.buf[headroom:] }
 func (p *Packet) Len() int { return len(p.buf) - headroom }
 
 // wsFrame is the packet in one unmasked text frame, made once and shared
-// by every WebSocket receiver.
+// by every WebSocket receiver. The first envelope a packet goes out in
+// writes its header into the headroom; the other (a broadcast to both
+// kinds of connection) gets a copy, because bytes handed to the loop
+// must not change.
 func (p *Packet) wsFrame() []byte {
 	if p.ws == nil {
-		text := p.Text()
-		p.ws = websocket.AppendFrame(make([]byte, 0, len(text)+10), true, websocket.OpText, text)
+		p.makeWSFrame() // once; the check above stays small enough to inline
 	}
 	return p.ws
 }
 
-// tcpFrame is the packet in a TCP frame: the length is written into the
-// headroom the first time, and the same bytes serve every TCP receiver.
-func (p *Packet) tcpFrame() []byte {
-	if !p.framed {
-		binary.BigEndian.PutUint32(p.buf, uint32(p.Len()))
-		p.framed = true
+func (p *Packet) makeWSFrame() {
+	text := p.Text()
+	if p.tcp != nil {
+		p.ws = websocket.AppendFrame(make([]byte, 0, len(text)+10), true, websocket.OpText, text)
+		return
 	}
-	return p.buf
+	var h [10]byte
+	hdr := websocket.AppendHeader(h[:0], true, websocket.OpText, len(text))
+	start := headroom - len(hdr)
+	copy(p.buf[start:], hdr)
+	p.ws, p.wsHere = p.buf[start:], true
+}
+
+// tcpFrame is the packet in a TCP frame, made once (in the headroom,
+// unless a WebSocket header is there already) and shared by every TCP
+// receiver.
+func (p *Packet) tcpFrame() []byte {
+	if p.tcp == nil {
+		p.makeTCPFrame()
+	}
+	return p.tcp
+}
+
+func (p *Packet) makeTCPFrame() {
+	text := p.Text()
+	if p.wsHere {
+		p.tcp = append(binary.BigEndian.AppendUint32(make([]byte, 0, wire.HeaderLen+len(text)), uint32(len(text))), text...)
+		return
+	}
+	start := headroom - wire.HeaderLen
+	binary.BigEndian.PutUint32(p.buf[start:], uint32(len(text)))
+	p.tcp = p.buf[start:]
 }
 
 // InputHeld is how many bytes of unfinished input the transport holds

@@ -197,6 +197,13 @@ func AppendMaskedFrame(dst []byte, fin bool, op Opcode, key [4]byte, payload []b
 	return dst
 }
 
+// AppendHeader writes only the header of an unmasked frame (a server's)
+// whose payload is length bytes: for a caller that keeps room in front of
+// the payload and writes the header there, instead of copying the payload.
+func AppendHeader(dst []byte, fin bool, op Opcode, length int) []byte {
+	return appendHeader(dst, fin, op, false, length)
+}
+
 func appendHeader(dst []byte, fin bool, op Opcode, masked bool, length int) []byte {
 	b0 := byte(op & 0x0f)
 	if fin {
