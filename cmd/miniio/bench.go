@@ -42,7 +42,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	c := loadgen.Config{}
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:7070", "the miniio server, HOST:PORT")
-	fs.StringVar(&c.URL, "url", "", "ws://HOST:PORT: socket.io over WebSocket there instead of -addr's TCP frames")
+	fs.StringVar(&c.URL, "url", "", "ws://HOST:PORT: socket.io over WebSocket there instead of -addr's TCP frames;\nbcast takes several, comma-separated (one cluster): receivers round robin, the sender on the first")
 	fs.StringVar(&c.Workload, "workload", "ack", "ack, tput, bcast or idle")
 	fs.IntVar(&c.Clients, "c", 1, "ack: concurrent clients, each making one round trip at a time")
 	fs.IntVar(&c.Count, "count", 20000, "ack: round trips; tput: events (each after a warm-up of count/10)")

@@ -50,10 +50,13 @@ func runBcast(c Config) Result {
 		return fail("%v", err)
 	}
 
-	t, err := c.target()
+	// Several servers (one cluster): receivers round robin, the sender on
+	// the first, so most deliveries cross the cluster's bus.
+	ts, err := c.targets()
 	if err != nil {
 		return fail("%v", err)
 	}
+	t := ts[0]
 	arg := payload(c.Size)
 	want, err := wire.AppendEvent(nil, wire.NoAck, "msg", arg)
 	if err != nil {
@@ -65,7 +68,7 @@ func runBcast(c Config) Result {
 	}
 	defer set.close()
 	for i := range n {
-		cn, err := dial(t, c.Timeout, smallBuffer)
+		cn, err := dial(ts[i%len(ts)], c.Timeout, smallBuffer)
 		if err != nil {
 			return fail("receiver %d of %d: %v", i+1, n, err)
 		}

@@ -14,7 +14,7 @@ import (
 // accepted with every workload; each workload reads the ones it uses.
 type Config struct {
 	Addr      string        // the server, "127.0.0.1:7070" or "[::1]:7070"
-	URL       string        // when set, "ws://HOST:PORT": socket.io over WebSocket there instead of Addr
+	URL       string        // when set, "ws://HOST:PORT": socket.io over WebSocket there instead of Addr; bcast also takes "ws://A,ws://B" (receivers round robin, the sender on the first)
 	Workload  string        // ack, tput, bcast or idle
 	Count     int           // ack: round trips (all clients together); tput: events
 	Clients   int           // ack: concurrent clients, each one round trip at a time; 0 means 1
@@ -56,8 +56,12 @@ func (c Config) Check() error {
 	case c.Timeout <= 0:
 		return errors.New("-timeout must be more than 0")
 	}
-	if _, err := c.target(); err != nil {
+	ts, err := c.targets()
+	if err != nil {
 		return err
+	}
+	if len(ts) > 1 && c.Workload != "bcast" {
+		return fmt.Errorf("-url lists %d servers; only -workload bcast spreads over several", len(ts))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 
 	"socklab/internal/httpwire"
 	"socklab/internal/websocket"
@@ -21,12 +22,42 @@ type target struct {
 }
 
 // target reads Config.URL when it is set ("ws://127.0.0.1:3000" means the
-// WebSocket envelope), else Config.Addr.
+// WebSocket envelope), else Config.Addr. Only bcast takes several URLs
+// (see targets).
 func (c Config) target() (target, error) {
-	if c.URL == "" {
-		return target{addr: c.Addr}, nil
+	ts, err := c.targets()
+	if err != nil {
+		return target{}, err
 	}
-	u, err := url.Parse(c.URL)
+	if len(ts) > 1 {
+		return target{}, fmt.Errorf("-url %q lists %d servers; only -workload bcast spreads over several", c.URL, len(ts))
+	}
+	return ts[0], nil
+}
+
+// targets reads Config.URL as a comma-separated list ("ws://A:1,ws://B:2":
+// servers of one cluster), else Config.Addr alone.
+func (c Config) targets() ([]target, error) {
+	if c.URL == "" {
+		return []target{{addr: c.Addr}}, nil
+	}
+	var ts []target
+	for _, one := range strings.Split(c.URL, ",") {
+		t, err := parseURL(one)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// parseURL reads one ws://HOST:PORT[/path].
+func parseURL(raw string) (target, error) {
+	if raw == "" {
+		return target{}, errors.New("-url has an empty entry; write ws://HOST:PORT[,ws://HOST:PORT…]")
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		return target{}, fmt.Errorf("-url: %v", err)
 	}
@@ -34,11 +65,11 @@ func (c Config) target() (target, error) {
 	case u.Scheme == "wss":
 		return target{}, errors.New("-url: wss:// (TLS) is not supported; use ws://HOST:PORT")
 	case u.Scheme != "ws":
-		return target{}, fmt.Errorf("-url must start with ws://, not %q", c.URL)
+		return target{}, fmt.Errorf("-url must start with ws://, not %q", raw)
 	case u.Port() == "":
-		return target{}, fmt.Errorf("-url %q needs a port: ws://HOST:PORT", c.URL)
+		return target{}, fmt.Errorf("-url %q needs a port: ws://HOST:PORT", raw)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return target{}, fmt.Errorf("-url %q: only ws://HOST:PORT and an optional path are accepted", c.URL)
+		return target{}, fmt.Errorf("-url %q: only ws://HOST:PORT and an optional path are accepted", raw)
 	}
 	path := u.EscapedPath()
 	if path == "" || path == "/" {
