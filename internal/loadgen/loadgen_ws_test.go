@@ -122,3 +122,40 @@ func TestBadWebSocketConfigIsRefused(t *testing.T) {
 		t.Error("Check accepted -c 201 with -count 200")
 	}
 }
+
+// -url with two servers (bcast only): receivers alternate between them and
+// the sender sits on the first. Two servers that share nothing lose every
+// delivery meant for the second one's receivers, which shows the receivers
+// really were spread; the same server named twice delivers them all.
+func TestBcastSpreadsReceiversOverSeveralURLs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("bcast is only on Linux")
+	}
+	a := fmt.Sprintf("ws://127.0.0.1:%d", nodepeer.StartServer(t, nodepeer.ServerOptions{Transports: []string{"websocket"}}))
+	b := fmt.Sprintf("ws://127.0.0.1:%d", nodepeer.StartServer(t, nodepeer.ServerOptions{Transports: []string{"websocket"}}))
+
+	c := config("", "bcast")
+	c.URL = a + "," + a
+	if r := loadgen.Run(c); r.Failed() != "" {
+		t.Fatalf("bcast over %s: %s", c.URL, r.Failed())
+	}
+
+	c.URL = a + "," + b
+	c.Timeout = 2 * time.Second
+	r := loadgen.Run(c)
+	if r.Failed() == "" {
+		t.Fatalf("bcast over two unconnected servers %s succeeded: %+v; the receivers on %s cannot have got anything", c.URL, r, b)
+	}
+
+	for _, tc := range []struct{ workload, url, want string }{
+		{"ack", a + "," + b, "only -workload bcast"},
+		{"bcast", a + ",", "empty entry"},
+		{"bcast", a + ",http://x:1", "ws://"},
+	} {
+		c := config("", tc.workload)
+		c.URL = tc.url
+		if err := c.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Check(-workload %s -url %s) = %v, want an error mentioning %q", tc.workload, tc.url, err, tc.want)
+		}
+	}
+}
