@@ -72,6 +72,7 @@ import (
 	"socklab/internal/chatpage"
 	"socklab/internal/server"
 	"socklab/internal/sys"
+	"socklab/internal/transport"
 	"socklab/internal/websocket"
 	"socklab/internal/wire"
 )
@@ -103,6 +104,7 @@ func runServe(args []string) int {
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", server.DefaultConnectTimeout, "how long a new connection may take to send CONNECT")
 	fs.IntVar(&o.MaxPayload, "max-payload", server.DefaultMaxPayload, "the largest packet accepted, in bytes")
 	fs.DurationVar(&o.FrameTimeout, "frame-timeout", server.DefaultFrameTimeout, "how long the rest of a frame may take once its length has come")
+	fs.DurationVar(&o.TurnTime, "turn-time", transport.TurnTime, "handler time one connection gets per turn of the loop; the rest of its input waits for the next turn")
 	fs.IntVar(&o.InputBudget, "input-budget", server.DefaultInputBudget, "bytes of unfinished frames held for all clients together; past it the largest holders are closed")
 	fs.IntVar(&o.MaxConns, "max-conns", server.DefaultMaxConns, "the most connections at once (-1: no limit)")
 	fs.DurationVar(&o.HeadTimeout, "head-timeout", server.DefaultHeadTimeout, "how long an HTTP client may take to send its request head")

@@ -88,6 +88,11 @@ type ServerOptions struct {
 	// budget" until the total is under it again. Default 64 MiB.
 	InputBudget int
 
+	// TurnTime is how much handler time one connection gets per turn of
+	// the loop before the rest of its input waits for the next turn.
+	// Default 1 ms (transport.TurnTime).
+	TurnTime time.Duration
+
 	// MaxConns is how many connections may be open at once; one more is
 	// told "server full" in a CLOSE frame and closed. Default 20000;
 	// negative means no limit (the process's file descriptor limit
@@ -257,6 +262,7 @@ func NewServer(opts ServerOptions) *Server {
 		MaxOutput:    srv.opts.MaxOutput,
 		CloseTimeout: closeLinger,
 		HeadTimeout:  srv.opts.HeadTimeout,
+		TurnTime:     srv.opts.TurnTime,
 	})
 	if h := srv.opts.OnHTTP; h != nil {
 		srv.tr.SetOnHTTP(func(c *transport.Conn, sent bool, head []byte) { h(c.FD(), sent, head) })

@@ -39,6 +39,9 @@ type Options struct {
 	// HeadTimeout bounds how long a WebSocket client may take to send
 	// its HTTP request head (DefaultHeadTimeout).
 	HeadTimeout time.Duration
+	// TurnTime is one connection's handler time per turn of the loop
+	// (default TurnTime, input.go).
+	TurnTime time.Duration
 
 	// Hooks for a program that shows the bytes (miniio serve -wire); each
 	// is optional and runs on the loop goroutine. OnHTTP gets each HTTP
@@ -64,6 +67,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HeadTimeout <= 0 {
 		o.HeadTimeout = DefaultHeadTimeout
+	}
+	if o.TurnTime <= 0 {
+		o.TurnTime = TurnTime
 	}
 	return o
 }

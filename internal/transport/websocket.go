@@ -207,7 +207,7 @@ func (t *Transport) wsFrames(c *Conn, in []byte) {
 	start := t.loop.Now()
 	packets := 0
 	for len(in) > 0 && !c.closing {
-		if packets >= TurnPackets || (packets > 0 && t.loop.Now()-start >= TurnTime) {
+		if packets >= TurnPackets || (packets > 0 && t.loop.Now()-start >= t.opts.TurnTime) {
 			t.wait(c, in)
 			return
 		}
