@@ -206,7 +206,7 @@ func (c *Client) handle(cn *clientConn, p wire.Packet) {
 	case p.Engine == wire.Close:
 		// The server's last frame. Keep reading: its FIN follows, and the
 		// connection ends when read returns 0 (or in 2 s at the latest).
-		cn.end2(orDefault(p.Reason, wire.ReasonTransportClose))
+		cn.serverClosed(orDefault(p.Reason, wire.ReasonTransportClose))
 
 	case p.Engine != wire.Message:
 		cn.end("parse error: unexpected " + p.Engine.String() + " packet")
@@ -249,8 +249,8 @@ func (c *Client) handle(cn *clientConn, p wire.Packet) {
 	}
 }
 
-// end2 records the server's CLOSE reason and bounds the wait for its FIN.
-func (cn *clientConn) end2(reason string) {
+// serverClosed records the server's CLOSE reason and bounds the wait for its FIN.
+func (cn *clientConn) serverClosed(reason string) {
 	cn.fdMu.Lock()
 	if cn.reason == "" {
 		cn.reason = reason

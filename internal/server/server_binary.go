@@ -155,7 +155,7 @@ type binaryHandler struct {
 // BINARY_EVENT. It runs for the event's plain EVENTs too, after the On
 // handlers. Loop goroutine only, as On.
 func (s *Socket) OnBinary(event string, fn func(args BinaryArgs, ack func(args ...any) error)) {
-	r := s.more()
+	r := s.rarePart()
 	r.binHandlers = append(r.binHandlers, binaryHandler{event, fn})
 }
 
@@ -337,7 +337,7 @@ func (s *Socket) startBinary(p *wire.Packet) {
 		s.closeWith(wire.ReasonProtocolError + ": " + p.Socket.String() + ": " + ErrTextOnly.Error())
 		return
 	}
-	r := s.more()
+	r := s.rarePart()
 	if r.asm == nil {
 		r.asm = &assembly{Assembler: wire.Assembler{MaxAttachments: srv.opts.MaxAttachments, MaxPayload: srv.opts.MaxPayload}}
 	}

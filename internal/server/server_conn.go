@@ -353,7 +353,7 @@ func (s *Socket) closeWith(reason string) {
 	}
 	s.state = stateClosing
 	s.c.Close()
-	s.more().lingerTimer = s.srv.after(closeLinger, s.c.Abort)
+	s.rarePart().lingerTimer = s.srv.after(closeLinger, s.c.Abort)
 	s.finish(reason)
 }
 

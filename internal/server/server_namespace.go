@@ -218,7 +218,7 @@ func (s *Socket) connectTo(wireName string, auth json.RawMessage) {
 		}
 	}
 	stop(&s.connectTimer)
-	r := s.more()
+	r := s.rarePart()
 	r.children = append(r.children, c)
 	c.admit(auth)
 }
@@ -239,7 +239,7 @@ func (s *Socket) refuse(wireName, message string) {
 func (s *Socket) admit(auth json.RawMessage) {
 	n := s.namespace()
 	if len(auth) > 0 {
-		s.more().auth = append(json.RawMessage(nil), auth...)
+		s.rarePart().auth = append(json.RawMessage(nil), auth...)
 	}
 	s.state = stateConnected
 	// The connection handlers are about to register this socket's event

@@ -72,8 +72,8 @@ type socketRare struct {
 	asm      *assembly // the binary packet whose attachments are coming
 }
 
-// more returns the socket's rare part, made on first use.
-func (s *Socket) more() *socketRare {
+// rarePart returns the socket's rare part, made on first use.
+func (s *Socket) rarePart() *socketRare {
 	if s.rare == nil {
 		s.rare = new(socketRare)
 	}
@@ -170,7 +170,7 @@ func (s *Socket) On(event string, fn func(args []json.RawMessage, ack func(args 
 // OnAny registers fn for every event, before the event's own handlers:
 // socket.io's socket.onAny((event, …args) => …).
 func (s *Socket) OnAny(fn func(event string, args []json.RawMessage)) {
-	r := s.more()
+	r := s.rarePart()
 	r.anyHandlers = append(r.anyHandlers, fn)
 }
 
@@ -179,7 +179,7 @@ func (s *Socket) OnAny(fn func(event string, args []json.RawMessage)) {
 // "parse error: …" and the other Reason… texts. Only sockets that completed
 // CONNECT get it (like socket.io's "disconnect" event).
 func (s *Socket) OnDisconnect(fn func(reason string)) {
-	r := s.more()
+	r := s.rarePart()
 	r.byeHandlers = append(r.byeHandlers, fn)
 }
 
