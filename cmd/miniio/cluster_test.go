@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // More than one server: miniio nodes and a Node socket.io node on one
