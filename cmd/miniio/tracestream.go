@@ -59,7 +59,7 @@ const (
 	traceNamespace = "/trace"
 	traceInterval  = 100 * time.Millisecond // how often the stream is pumped
 	traceBatch     = 500                    // items per batch at most
-	traceAckWait   = 5 * time.Second        // a batch not acked within this: send the next anyway
+	traceAckWait   = 30 * time.Second       // a batch not acked within this: send the next anyway
 	traceTapSize   = 8192                   // lines the tap holds between pumps
 	traceRing      = 2000                   // items a viewer may have waiting
 )
