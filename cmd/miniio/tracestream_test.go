@@ -301,11 +301,22 @@ func TestTraceStreamSlowViewer(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	view.until(wsWait, "the drop notice", func() bool {
+	// The drop notice comes when the viewer's ring overflowed while it was
+	// stopped. On a loaded machine the stop sometimes lands after the
+	// stream's batches were already in the socket, and nothing is dropped:
+	// then what must hold is that the viewer is served again. (That drops
+	// are counted and announced is internal/tracestream's own test.)
+	dropped := func() bool {
 		return view.find(0, func(it traceLine) bool { return it.Kind == "dropped" && it.N > 0 }) >= 0 && view.counter("dropped") > 0
-	})
-	i := view.find(0, func(it traceLine) bool { return it.Kind == "dropped" })
-	t.Logf("after SIGCONT: %s (counters %v)", view.items[i].Text, view.counters)
+	}
+	before := len(view.items)
+	roundTrips(good, 300000, 20) // lines after the viewer came back
+	view.until(wsWait, "lines after SIGCONT", func() bool { return dropped() || len(view.items) > before })
+	if i := view.find(0, func(it traceLine) bool { return it.Kind == "dropped" }); i >= 0 {
+		t.Logf("after SIGCONT: %s (counters %v)", view.items[i].Text, view.counters)
+	} else {
+		t.Logf("after SIGCONT: no lines were dropped this time (%d items received); the viewer is served again", len(view.items))
+	}
 	srv.checkNoPanic()
 }
 
